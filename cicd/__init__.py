@@ -1,0 +1,1 @@
+"""Workspace tooling that never imports cdktf: configuration, templates, previews, emulator, deploys."""

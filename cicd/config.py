@@ -1,0 +1,395 @@
+"""Typed, validated per-region configuration: the only place `.env` files are read.
+
+`load_region(region)` reads `environments/<region>/.env` with python-dotenv (without touching
+`os.environ`), validates every key and returns a frozen `RegionConfig`. All problems of a file are
+collected and raised together as one `ConfigError`, each problem a single line naming the file, the
+key, the bad value and what is allowed.
+"""
+from __future__ import annotations
+
+import enum
+import ipaddress
+import re
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Callable, Dict, List, Mapping, Optional, Tuple
+
+from dotenv import dotenv_values
+
+from cicd.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+ENVIRONMENTS_DIR = ROOT / "environments"
+
+# Fixed by the product, not by configuration (see README "What the stack provisions").
+LOG_RETENTION_DAYS = 14
+ARTIFACT_EXPIRATION_DAYS = 30
+UNTAGGED_IMAGE_EXPIRY_DAYS = 7
+
+# Fargate CPU units -> allowed memory (MiB), from the AWS Fargate task-size table.
+FARGATE_SIZES: Dict[int, Tuple[int, ...]] = {
+    256: (512, 1024, 2048),
+    512: tuple(range(1024, 4096 + 1, 1024)),
+    1024: tuple(range(2048, 8192 + 1, 1024)),
+    2048: tuple(range(4096, 16384 + 1, 1024)),
+    4096: tuple(range(8192, 30720 + 1, 1024)),
+    8192: tuple(range(16384, 61440 + 1, 4096)),
+    16384: tuple(range(32768, 122880 + 1, 8192)),
+}
+
+_DNS_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")
+_EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
+_HEALTH_PATH = re.compile(r"^/[A-Za-z0-9._~/-]*$")
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_BRANCH = re.compile(r"^[A-Za-z0-9._/-]{1,100}$")
+_CERT_ARN = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[A-Za-z0-9-]+$")
+
+
+class Stage(str, enum.Enum):
+    """Pipeline stages that own runtime configuration and parameters."""
+
+    BUILD = "build"
+    STAGING = "staging"
+    PRODUCTION = "production"
+
+
+DEPLOY_STAGES = (Stage.STAGING, Stage.PRODUCTION)
+
+
+class Role(str, enum.Enum):
+    """A region's part in the disaster-recovery pair."""
+
+    PRIMARY = "primary"
+    DR = "dr"
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    port: int
+    health_path: str
+
+
+@dataclass(frozen=True)
+class StageSize:
+    cpu: int
+    memory: int
+    desired_count: int
+
+
+@dataclass(frozen=True)
+class Alarms:
+    http_5xx_threshold: int
+    evaluation_periods: int
+    period_seconds: int
+
+
+@dataclass(frozen=True)
+class StateBackend:
+    bucket: str
+    key: str
+    region: str
+
+
+@dataclass(frozen=True)
+class RegionConfig:
+    """Everything one region's stack needs, validated."""
+
+    env_file: Path
+    project: str
+    region: str
+    role: Role
+    owner: str
+    services: Tuple[Service, ...]
+    sizes: Mapping[Stage, StageSize]
+    standby_production_count: int
+    vpc_cidr: str
+    availability_zones: Tuple[str, str, str]
+    notification_emails: Tuple[str, ...]
+    alarms: Alarms
+    source_repository: str
+    source_branch: str
+    state: StateBackend
+    certificate_arn: Optional[str]
+    replication_regions: Tuple[str, ...]
+
+    @property
+    def is_primary(self) -> bool:
+        return self.role is Role.PRIMARY
+
+    def size(self, stage: Stage) -> StageSize:
+        """CPU/memory/count for a stage; the DR standby runs production at its reduced count."""
+        size = self.sizes[stage]
+        if stage is Stage.PRODUCTION and not self.is_primary:
+            return replace(size, desired_count=self.standby_production_count)
+        return size
+
+    def promoted(self) -> "RegionConfig":
+        """This region taking over as primary (disaster-recovery failover)."""
+        return replace(self, role=Role.PRIMARY, replication_regions=())
+
+
+def aws_regions() -> frozenset:
+    """Real commercial AWS regions, from botocore's own endpoint data (no network)."""
+    import botocore.session
+
+    return frozenset(botocore.session.get_session().get_available_regions("ecs"))
+
+
+# --- parsing helpers: each returns the value or raises ValueError("what is allowed") ---------
+
+
+def _int_in(lo: int, hi: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ValueError(f"allowed: a whole number from {lo} to {hi}") from None
+        if not lo <= value <= hi:
+            raise ValueError(f"allowed: a whole number from {lo} to {hi}")
+        return value
+
+    return parse
+
+
+def _positive_int(raw: str) -> int:
+    return _int_in(1, 10_000)(raw)
+
+
+def _match(pattern: "re.Pattern[str]", allowed: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        if not pattern.match(raw):
+            raise ValueError(f"allowed: {allowed}")
+        return raw
+
+    return parse
+
+
+def _services(raw: str) -> Tuple[Service, ...]:
+    allowed = "comma-separated name:port:/health-path, name lowercase DNS-safe (a-z, 0-9, -), unique"
+    services: List[Service] = []
+    for item in raw.split(","):
+        parts = item.strip().split(":")
+        if len(parts) != 3:
+            raise ValueError(f"allowed: {allowed}")
+        name, port, path = parts
+        if not _DNS_NAME.match(name):
+            raise ValueError(f"service name {name!r} is not lowercase DNS-safe; allowed: {allowed}")
+        if any(s.name == name for s in services):
+            raise ValueError(f"service name {name!r} is duplicated; allowed: {allowed}")
+        if not port.isdigit() or not 1 <= int(port) <= 65535:
+            raise ValueError(f"port {port!r} of {name}; allowed: 1-65535")
+        if not _HEALTH_PATH.match(path):
+            raise ValueError(f"health path {path!r} of {name}; allowed: an absolute URL path like /health")
+        services.append(Service(name=name, port=int(port), health_path=path))
+    return tuple(services)
+
+
+def _cidr(raw: str) -> str:
+    try:
+        net = ipaddress.IPv4Network(raw, strict=True)
+    except ValueError:
+        raise ValueError("allowed: an IPv4 network in CIDR form such as 10.10.0.0/16") from None
+    if not 16 <= net.prefixlen <= 20:
+        raise ValueError("allowed: a prefix from /16 to /20 (six subnets of 3 AZs are carved from it)")
+    return str(net)
+
+
+def _emails(raw: str) -> Tuple[str, ...]:
+    emails = tuple(e.strip() for e in raw.split(",") if e.strip())
+    bad = [e for e in emails if not _EMAIL.match(e)]
+    if not emails or bad:
+        raise ValueError(f"malformed e-mail {', '.join(bad) or '(none given)'}; allowed: comma-separated addresses")
+    return emails
+
+
+def _role(raw: str) -> Role:
+    try:
+        return Role(raw)
+    except ValueError:
+        raise ValueError("allowed: primary, dr") from None
+
+
+# Keys every .env must set, and optional keys with their defaults.
+REQUIRED = (
+    "PROJECT_NAME", "AWS_REGION", "REGION_ROLE", "SERVICES", "VPC_CIDR", "AVAILABILITY_ZONES",
+    "NOTIFICATION_EMAILS", "SOURCE_REPOSITORY", "SOURCE_BRANCH", "STATE_BUCKET", "STATE_KEY",
+)
+DEFAULTS = {
+    "OWNER": "platform-team",
+    "STAGING_CPU": "256",
+    "STAGING_MEMORY": "512",
+    "STAGING_DESIRED_COUNT": "1",
+    "PRODUCTION_CPU": "512",
+    "PRODUCTION_MEMORY": "1024",
+    "PRODUCTION_DESIRED_COUNT": "2",
+    "STANDBY_PRODUCTION_DESIRED_COUNT": "1",
+    "ALARM_5XX_THRESHOLD": "5",
+    "ALARM_EVALUATION_PERIODS": "2",
+    "ALARM_PERIOD_SECONDS": "60",
+    "CERTIFICATE_ARN": "",
+    "ECR_REPLICATION_REGIONS": "",
+    "STATE_REGION": "",
+}
+KNOWN_KEYS = frozenset(REQUIRED) | frozenset(DEFAULTS)
+
+
+class _Collector:
+    """Parses keys one by one and remembers every problem instead of stopping at the first."""
+
+    def __init__(self, env_file: Path, values: Mapping[str, str]):
+        self.env_file = env_file
+        self.values = values
+        self.problems: List[str] = []
+
+    def problem(self, key: str, value: object, allowed: str) -> None:
+        self.problems.append(f"{self.env_file}: {key}={value!s}: {allowed}")
+
+    def get(self, key: str, parse: Callable[[str], object]):
+        raw = self.values.get(key)
+        if raw is None:
+            raw = DEFAULTS.get(key)
+        if raw is None:
+            return None  # already reported as missing
+        try:
+            return parse(raw.strip())
+        except ValueError as err:
+            self.problem(key, raw, str(err))
+            return None
+
+
+def _relative(path: Path) -> Path:
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve())
+    except ValueError:
+        return path
+
+
+def load_region(region: str, environments_dir: Path = ENVIRONMENTS_DIR) -> RegionConfig:
+    """Read and validate `environments/<region>/.env`; raise ConfigError listing every problem."""
+    env_file = environments_dir / region / ".env"
+    shown = _relative(env_file)
+    if not env_file.is_file():
+        folders = sorted(p.name for p in environments_dir.iterdir() if (p / ".env").is_file())
+        raise ConfigError([f"{shown}: file not found; regions with a .env: {', '.join(folders) or 'none'}"])
+    raw = {k: (v if v is not None else "") for k, v in dotenv_values(env_file).items()}
+    c = _Collector(shown, raw)
+
+    for key in sorted(set(raw) - KNOWN_KEYS):
+        c.problem(key, raw[key], f"unknown key; allowed keys: {', '.join(sorted(KNOWN_KEYS))}")
+    for key in REQUIRED:
+        if not raw.get(key, "").strip():
+            c.problem(key, "", "missing; this key is required")
+
+    regions = aws_regions()
+    project = c.get("PROJECT_NAME", _match(re.compile(r"^[a-z][a-z0-9]{1,9}$"),
+                                           "2-10 lowercase letters and digits, starting with a letter"
+                                           " (it prefixes names limited to 32 characters)"))
+    aws_region = c.get("AWS_REGION", lambda v: v)
+    if aws_region is not None and aws_region not in regions:
+        c.problem("AWS_REGION", aws_region, "not an AWS region; allowed: a region such as us-east-1, us-west-2")
+    elif aws_region is not None and aws_region != region:
+        c.problem("AWS_REGION", aws_region, f"must equal its folder name {region!r}")
+
+    def _zones(value: str) -> Tuple[str, str, str]:
+        zones = tuple(z.strip() for z in value.split(","))
+        if len(zones) != 3 or len(set(zones)) != 3:
+            raise ValueError("allowed: exactly 3 distinct availability zones, comma-separated")
+        for zone in zones:
+            if not re.match(rf"^{re.escape(region)}[a-z]$", zone):
+                raise ValueError(f"zone {zone!r} is not in {region}; allowed: e.g. {region}a,{region}b,{region}c")
+        return zones  # type: ignore[return-value]
+
+    def _regions(value: str) -> Tuple[str, ...]:
+        names = tuple(r.strip() for r in value.split(",") if r.strip())
+        for name in names:
+            if name not in regions or name == region:
+                raise ValueError(f"{name!r}; allowed: other AWS regions, comma-separated, or empty")
+        return names
+
+    sizes: Dict[Stage, StageSize] = {}
+    for stage in DEPLOY_STAGES:
+        prefix = stage.value.upper()
+        cpu = c.get(f"{prefix}_CPU", _int_in(0, 1_000_000))
+        memory = c.get(f"{prefix}_MEMORY", _int_in(0, 1_000_000))
+        count = c.get(f"{prefix}_DESIRED_COUNT", _int_in(0, 100))
+        if cpu is not None and memory is not None:
+            if cpu not in FARGATE_SIZES:
+                c.problem(f"{prefix}_CPU", cpu, f"not a Fargate CPU size; allowed: {', '.join(map(str, FARGATE_SIZES))}")
+            elif memory not in FARGATE_SIZES[cpu]:
+                options = FARGATE_SIZES[cpu]
+                c.problem(f"{prefix}_MEMORY", memory,
+                          f"not valid with {prefix}_CPU={cpu} on Fargate; allowed: {options[0]}-{options[-1]}"
+                          f" in steps of {options[1] - options[0] if len(options) > 1 else 0} MiB")
+            elif count is not None:
+                sizes[stage] = StageSize(cpu=cpu, memory=memory, desired_count=count)
+
+    config = dict(
+        project=project,
+        region=aws_region,
+        role=c.get("REGION_ROLE", _role),
+        owner=c.get("OWNER", _match(re.compile(r"^[A-Za-z0-9 ._:/=+@-]{1,128}$"), "1-128 tag-safe characters")),
+        services=c.get("SERVICES", _services),
+        standby_production_count=c.get("STANDBY_PRODUCTION_DESIRED_COUNT", _int_in(0, 100)),
+        vpc_cidr=c.get("VPC_CIDR", _cidr),
+        availability_zones=c.get("AVAILABILITY_ZONES", _zones),
+        notification_emails=c.get("NOTIFICATION_EMAILS", _emails),
+        alarms_5xx=c.get("ALARM_5XX_THRESHOLD", _positive_int),
+        alarms_periods=c.get("ALARM_EVALUATION_PERIODS", _positive_int),
+        alarms_seconds=c.get("ALARM_PERIOD_SECONDS", _match(re.compile(r"^(10|30|60|[1-9][0-9]*0)$"),
+                                                            "10, 30, 60 or a multiple of 60 seconds")),
+        source_repository=c.get("SOURCE_REPOSITORY", _match(re.compile(r"^[A-Za-z0-9._-]{1,100}$"),
+                                                            "1-100 letters, digits, '.', '_', '-'")),
+        source_branch=c.get("SOURCE_BRANCH", _match(_BRANCH, "a git branch name")),
+        state_bucket=c.get("STATE_BUCKET", _match(_BUCKET, "an S3 bucket name (3-63 lowercase, digits, '.', '-')")),
+        state_key=c.get("STATE_KEY", _match(re.compile(r"^[A-Za-z0-9!_.*'()/-]{1,1024}$"), "an S3 object key")),
+        state_region=c.get("STATE_REGION", lambda v: v or region),
+        certificate_arn=c.get("CERTIFICATE_ARN", lambda v: _match(_CERT_ARN, "an ACM certificate ARN or empty")(v)
+                              if v else None),
+        replication_regions=c.get("ECR_REPLICATION_REGIONS", _regions),
+    )
+    if config["alarms_seconds"] is not None and int(config["alarms_seconds"]) % 60 and int(config["alarms_seconds"]) > 60:
+        c.problem("ALARM_PERIOD_SECONDS", config["alarms_seconds"], "allowed: 10, 30, 60 or a multiple of 60 seconds")
+    if config["state_region"] is not None and config["state_region"] != region:
+        # The DR region must not depend on another region's state bucket (see README, Disaster recovery).
+        c.problem("STATE_REGION", config["state_region"], f"must be this region ({region}) so regions never share state")
+    if c.problems:
+        raise ConfigError(c.problems)
+    return RegionConfig(
+        env_file=env_file,
+        project=config["project"],
+        region=config["region"],
+        role=config["role"],
+        owner=config["owner"],
+        services=config["services"],
+        sizes=sizes,
+        standby_production_count=config["standby_production_count"],
+        vpc_cidr=config["vpc_cidr"],
+        availability_zones=config["availability_zones"],
+        notification_emails=config["notification_emails"],
+        alarms=Alarms(int(config["alarms_5xx"]), int(config["alarms_periods"]), int(config["alarms_seconds"])),
+        source_repository=config["source_repository"],
+        source_branch=config["source_branch"],
+        state=StateBackend(bucket=config["state_bucket"], key=config["state_key"], region=config["state_region"]),
+        certificate_arn=config["certificate_arn"],
+        replication_regions=config["replication_regions"],
+    )
+
+
+def regions(environments_dir: Path = ENVIRONMENTS_DIR) -> Tuple[str, ...]:
+    """Every region folder that has a .env, primary first by convention of sorting roles."""
+    return tuple(sorted(p.name for p in environments_dir.iterdir() if (p / ".env").is_file()))
+
+
+def load_all(environments_dir: Path = ENVIRONMENTS_DIR) -> Tuple[RegionConfig, ...]:
+    """Load every region; problems of all files are reported together."""
+    configs: List[RegionConfig] = []
+    problems: List[str] = []
+    for region in regions(environments_dir):
+        try:
+            configs.append(load_region(region, environments_dir))
+        except ConfigError as err:
+            problems.extend(err.problems)
+    if problems:
+        raise ConfigError(problems)
+    return tuple(sorted(configs, key=lambda c: (not c.is_primary, c.region)))

@@ -1,0 +1,36 @@
+"""User-facing errors: each problem is one line; entry points print them and exit non-zero."""
+from __future__ import annotations
+
+import sys
+from typing import Callable, Iterable, List, TypeVar
+
+T = TypeVar("T")
+
+
+class UserError(Exception):
+    """A problem the user can fix (bad input, missing tool or credentials): no traceback."""
+
+    def __init__(self, problems: Iterable[str]):
+        self.problems: List[str] = [problems] if isinstance(problems, str) else list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+class ConfigError(UserError):
+    """One or more invalid settings in an environments/<region>/.env file."""
+
+
+class TemplateError(UserError):
+    """A template that does not render or renders into something invalid."""
+
+
+def run_cli(main: Callable[[], T]) -> T:
+    """Run an entry point; turn a UserError into `error: ...` lines on stderr and exit 2."""
+    try:
+        return main()
+    except UserError as err:
+        for line in err.problems:
+            print(f"error: {line}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        raise SystemExit(130) from None

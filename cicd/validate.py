@@ -1,0 +1,87 @@
+"""Checks of rendered templates against the real schemas: botocore's ECS model, YAML structure."""
+from __future__ import annotations
+
+import functools
+import json
+from typing import Any, Dict, List
+
+import yaml
+
+from cicd.errors import TemplateError
+
+
+@functools.lru_cache(maxsize=1)
+def _register_task_definition_shape():
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("ecs")
+    return model.operation_model("RegisterTaskDefinition").input_shape
+
+
+def task_definition(where: str, taskdef: Dict[str, Any]) -> None:
+    """Validate against botocore's ECS RegisterTaskDefinition input shape (the real API schema)."""
+    from botocore.exceptions import ParamValidationError
+    from botocore.validate import validate_parameters
+
+    try:
+        validate_parameters(taskdef, _register_task_definition_shape())
+    except ParamValidationError as err:
+        detail = " ".join(str(err).split())
+        raise TemplateError(f"{where}: not a valid ECS RegisterTaskDefinition input: {detail}") from None
+
+
+def _load_yaml(where: str, text: str) -> Any:
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise TemplateError(f"{where}: not valid YAML: {' '.join(str(err).split())}") from None
+
+
+def buildspec(where: str, text: str) -> Dict[str, Any]:
+    doc = _load_yaml(where, text)
+    problems: List[str] = []
+    if not isinstance(doc, dict):
+        raise TemplateError(f"{where}: a buildspec must be a YAML mapping")
+    if doc.get("version") != 0.2:
+        problems.append(f"{where}: buildspec version is {doc.get('version')!r}; allowed: 0.2")
+    phases = doc.get("phases")
+    if not isinstance(phases, dict) or not phases:
+        problems.append(f"{where}: buildspec has no phases")
+    else:
+        for name, phase in phases.items():
+            if name not in ("install", "pre_build", "build", "post_build"):
+                problems.append(f"{where}: unknown phase {name!r}")
+            elif not isinstance(phase, dict) or not all(isinstance(c, str) for c in phase.get("commands", [])):
+                problems.append(f"{where}: phase {name!r} needs a list of command strings")
+    # Terraform reads `${` and `%{` in any string as template syntax: a buildspec must not contain them.
+    for marker in ("${", "%{"):
+        if marker in text:
+            problems.append(f"{where}: contains {marker!r}, which Terraform would interpolate")
+    if problems:
+        raise TemplateError(problems)
+    return doc
+
+
+def appspec(where: str, text: str) -> Dict[str, Any]:
+    doc = _load_yaml(where, text)
+    try:
+        resource = doc["Resources"][0]["TargetService"]
+        assert resource["Type"] == "AWS::ECS::Service"
+        props = resource["Properties"]
+        assert props["TaskDefinition"] == "<TASK_DEFINITION>"
+        assert isinstance(props["LoadBalancerInfo"]["ContainerName"], str)
+        assert isinstance(props["LoadBalancerInfo"]["ContainerPort"], int)
+        hooks = {k for hook in doc.get("Hooks", []) for k in hook}
+        assert hooks <= {"BeforeInstall", "AfterInstall", "AfterAllowTestTraffic", "BeforeAllowTraffic",
+                         "AfterAllowTraffic"}
+    except (KeyError, IndexError, TypeError, AssertionError):
+        raise TemplateError(f"{where}: not an ECS AppSpec (Resources[0].TargetService of type AWS::ECS::Service "
+                            "with TaskDefinition <TASK_DEFINITION>, LoadBalancerInfo and ECS hooks)") from None
+    return doc
+
+
+def embedded_json(where: str, text: str) -> Dict[str, Any]:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise TemplateError(f"{where}: not JSON: {err.msg}") from None
