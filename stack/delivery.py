@@ -1,0 +1,156 @@
+"""CodePipeline: Source -> Build (three builds in parallel) -> Test -> Staging -> Production.
+
+Every stage's actions run under that stage's own role, which the pipeline role may only assume;
+production waits for a manual approval announced on the notifications topic.
+"""
+from __future__ import annotations
+
+import json
+from typing import Dict, List
+
+from cdktf_cdktf_provider_aws.cloudwatch_event_rule import CloudwatchEventRule
+from cdktf_cdktf_provider_aws.cloudwatch_event_target import CloudwatchEventTarget
+from cdktf_cdktf_provider_aws.codepipeline import Codepipeline
+from constructs import Construct
+
+from cicd import naming
+from cicd.config import Stage
+from stack.build import Builds
+from stack.blocks import blocks
+from stack.context import StackContext
+from stack.deployments import Deployments
+from stack.encryption import Encryption
+from stack.iam import Role
+from stack.notifications import Notifications
+from stack.services import Services
+from stack.source import Source
+from stack.storage import Storage
+
+STAGE_NAMES = ("Source", "Build", "Test", "Staging", "Production")
+SOURCE_ARTIFACT = "source"
+
+
+class Delivery(Construct):
+    def __init__(self, scope: Construct, id: str, *, ctx: StackContext, encryption: Encryption, storage: Storage,
+                 source: Source, builds: Builds, services: Services, deployments: Deployments,
+                 notifications: Notifications):
+        super().__init__(scope, id)
+        cfg = ctx.cfg
+        name = naming.pipeline(cfg)
+        self.pipeline_role = ctx.role(Role(self, "pipeline-role", name=naming.role(cfg, "pipeline"),
+                                           description="CodePipeline: artifact store and assuming the stage roles",
+                                           service="codepipeline.amazonaws.com"))
+        artifacts = [f"{storage.artifacts.arn}/*"]
+        self.stage_roles: Dict[str, Role] = {}
+        for stage_name in STAGE_NAMES:
+            role = ctx.role(Role(self, f"{stage_name.lower()}-role",
+                                 name=naming.role(cfg, f"stage-{stage_name.lower()}"),
+                                 description=f"CodePipeline {stage_name} stage actions",
+                                 aws=self.pipeline_role.arn))
+            role.allow(["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"], artifacts)
+            role.allow(["kms:Decrypt", "kms:GenerateDataKey"], [encryption.arn])
+            self.stage_roles[stage_name] = role
+        self.pipeline_role.allow(["sts:AssumeRole"], [r.arn for r in self.stage_roles.values()])
+        self.pipeline_role.allow(["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:GetBucketVersioning"],
+                                 artifacts + [storage.artifacts.arn])
+        self.pipeline_role.allow(["kms:Decrypt", "kms:GenerateDataKey"], [encryption.arn])
+
+        self.stage_roles["Source"].allow(
+            ["codecommit:GetBranch", "codecommit:GetCommit", "codecommit:UploadArchive",
+             "codecommit:GetUploadArchiveStatus", "codecommit:CancelUploadArchive"], [source.repository.arn])
+        self.stage_roles["Build"].allow(["codebuild:StartBuild", "codebuild:BatchGetBuilds", "codebuild:StopBuild"],
+                                        [p.arn for p in builds.builds.values()])
+        self.stage_roles["Test"].allow(["codebuild:StartBuild", "codebuild:BatchGetBuilds", "codebuild:StopBuild"],
+                                       [builds.test.arn])
+        for stage, stage_name in ((Stage.STAGING, "Staging"), (Stage.PRODUCTION, "Production")):
+            self._allow_deploy(ctx, self.stage_roles[stage_name], stage, deployments, services)
+        self.stage_roles["Production"].allow(["sns:Publish"], [notifications.topic.arn])
+
+        deploy_actions = {stage: self._deploy_actions(ctx, stage, deployments) for stage in (Stage.STAGING,
+                                                                                             Stage.PRODUCTION)}
+        self.pipeline = Codepipeline(
+            self, "pipeline", name=name, role_arn=self.pipeline_role.arn, pipeline_type="V2",
+            execution_mode="QUEUED",
+            artifact_store=blocks({"location": storage.artifacts.bucket, "type": "S3",
+                                   "encryption_key": {"id": encryption.arn, "type": "KMS"}}),
+            stage=blocks(
+                {"name": "Source", "action": [{
+                    "name": "Source", "category": "Source", "owner": "AWS", "provider": "CodeCommit",
+                    "version": "1", "output_artifacts": [SOURCE_ARTIFACT], "role_arn": self.stage_roles["Source"].arn,
+                    "configuration": {"RepositoryName": source.repository.repository_name,
+                                      "BranchName": source.branch, "PollForSourceChanges": "false",
+                                      "OutputArtifactFormat": "CODE_ZIP"}}]},
+                {"name": "Build", "action": [{
+                    "name": f"Build-{svc.name}", "category": "Build", "owner": "AWS", "provider": "CodeBuild",
+                    "version": "1", "run_order": 1, "input_artifacts": [SOURCE_ARTIFACT],
+                    "output_artifacts": [naming.artifact_name(svc, Stage.STAGING),
+                                         naming.artifact_name(svc, Stage.PRODUCTION)],
+                    "role_arn": self.stage_roles["Build"].arn,
+                    "configuration": {"ProjectName": builds.builds[svc.name].name}} for svc in cfg.services]},
+                {"name": "Test", "action": [{
+                    "name": "Test", "category": "Test", "owner": "AWS", "provider": "CodeBuild", "version": "1",
+                    "input_artifacts": [SOURCE_ARTIFACT], "role_arn": self.stage_roles["Test"].arn,
+                    "configuration": {"ProjectName": builds.test.name}}]},
+                {"name": "Staging", "action": deploy_actions[Stage.STAGING]},
+                {"name": "Production", "action": [{
+                    "name": "Approve", "category": "Approval", "owner": "AWS", "provider": "Manual", "version": "1",
+                    "run_order": 1, "role_arn": self.stage_roles["Production"].arn,
+                    "configuration": {"NotificationArn": notifications.topic.arn,
+                                      "CustomData": f"Release to production in {cfg.region}? Staging passed."}}]
+                    + deploy_actions[Stage.PRODUCTION]},
+            ),
+        )
+        self._trigger_on_push(ctx, source)
+
+    def _deploy_actions(self, ctx: StackContext, stage: Stage, deployments: Deployments) -> List[dict]:
+        role = self.stage_roles["Staging" if stage is Stage.STAGING else "Production"]
+        actions = []
+        for svc in ctx.cfg.services:
+            artifact = naming.artifact_name(svc, stage)
+            actions.append({
+                "name": f"Deploy-{svc.name}", "category": "Deploy", "owner": "AWS", "provider": "CodeDeployToECS",
+                "version": "1", "run_order": 1 if stage is Stage.STAGING else 2, "input_artifacts": [artifact],
+                "role_arn": role.arn,
+                "configuration": {
+                    "ApplicationName": deployments.application.name,
+                    "DeploymentGroupName": deployments.groups[(stage, svc.name)].deployment_group_name,
+                    "TaskDefinitionTemplateArtifact": artifact, "TaskDefinitionTemplatePath": "taskdef.json",
+                    "AppSpecTemplateArtifact": artifact, "AppSpecTemplatePath": "appspec.yaml",
+                    "Image1ArtifactName": artifact, "Image1ContainerName": "IMAGE1_NAME",
+                }})
+        return actions
+
+    def _allow_deploy(self, ctx: StackContext, role: Role, stage: Stage, deployments: Deployments,
+                      services: Services) -> None:
+        cfg = ctx.cfg
+        app = naming.codedeploy_application(cfg)
+        role.allow(["codedeploy:CreateDeployment", "codedeploy:GetDeployment"],
+                   [ctx.arn("codedeploy", f"deploymentgroup:{app}/{naming.deployment_group(cfg, stage, s)}")
+                    for s in cfg.services])
+        role.allow(["codedeploy:GetApplication", "codedeploy:GetApplicationRevision",
+                    "codedeploy:RegisterApplicationRevision"], [ctx.arn("codedeploy", f"application:{app}")])
+        role.allow(["codedeploy:GetDeploymentConfig"], [ctx.arn("codedeploy", "deploymentconfig:*")])
+        role.allow_unscoped(["ecs:RegisterTaskDefinition"])
+        role.allow(["ecs:TagResource"], [ctx.arn("ecs", f"task-definition/{naming.task_family(cfg, stage, s)}:*")
+                                         for s in cfg.services])
+        mine = [d for (st, _), d in services.deployables.items() if st is stage]
+        role.allow(["iam:PassRole"], [d.exec_role.arn for d in mine] + [d.task_role.arn for d in mine],
+                   Condition={"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}})
+
+    def _trigger_on_push(self, ctx: StackContext, source: Source) -> None:
+        """Start the pipeline on every push to the branch (CodeCommit -> EventBridge), instead of polling."""
+        cfg = ctx.cfg
+        role = ctx.role(Role(self, "events-role", name=naming.role(cfg, "pipeline-trigger"),
+                             description="EventBridge starts the pipeline on a push", service="events.amazonaws.com",
+                             conditions={"StringEquals": {"aws:SourceAccount": ctx.account_id}}))
+        role.allow(["codepipeline:StartPipelineExecution"], [self.pipeline.arn])
+        rule = CloudwatchEventRule(self, "on-push", name=f"{cfg.project}-pipeline-on-push",
+                                   description=f"Push to {cfg.source_branch} starts {self.pipeline.name}",
+                                   event_pattern=json.dumps({
+                                       "source": ["aws.codecommit"], "detail-type": ["CodeCommit Repository State Change"],
+                                       "resources": [source.repository.arn],
+                                       "detail": {"event": ["referenceCreated", "referenceUpdated"],
+                                                  "referenceType": ["branch"], "referenceName": [cfg.source_branch]}},
+                                       sort_keys=True))
+        CloudwatchEventTarget(self, "on-push-target", rule=rule.name, target_id="pipeline", arn=self.pipeline.arn,
+                              role_arn=role.arn)

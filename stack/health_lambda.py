@@ -1,0 +1,88 @@
+"""The deployment-health Lambda (code in lambda/health_check/): CodeDeploy's AfterAllowTestTraffic
+hook, and the alarm -> SNS -> Lambda path that stops a deployment and rolls it back."""
+from __future__ import annotations
+
+import atexit
+import shutil
+import tempfile
+from pathlib import Path
+
+from cdktf import AssetType, TerraformAsset
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.lambda_function import LambdaFunction
+from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
+from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
+from constructs import Construct
+
+from cicd import naming
+from cicd.config import DEPLOY_STAGES, LOG_RETENTION_DAYS, ROOT
+from stack.context import StackContext
+from stack.encryption import Encryption
+from stack.iam import Role
+from stack.notifications import Notifications
+
+SOURCE_DIR = ROOT / "lambda" / "health_check"
+RUNTIME = "python3.12"
+TIMEOUT_SECONDS = 60  # far below CodeDeploy's one-hour hook limit; the code keeps its retries within it
+
+
+def _clean_source() -> Path:
+    """Only the function's .py files: no __pycache__ from test runs changes the asset's hash."""
+    staging = Path(tempfile.mkdtemp(prefix="health-lambda-"))
+    atexit.register(shutil.rmtree, staging, True)
+    target = staging / "health_check"
+    target.mkdir()
+    for source in sorted(SOURCE_DIR.glob("*.py")):
+        shutil.copy2(source, target / source.name)
+    return target
+
+
+class HealthLambda(Construct):
+    def __init__(self, scope: Construct, id: str, *, ctx: StackContext, encryption: Encryption,
+                 notifications: Notifications):
+        super().__init__(scope, id)
+        cfg = ctx.cfg
+        name = naming.health_function(cfg)
+        self.function_arn = ctx.arn("lambda", f"function:{name}")
+        log_group = CloudwatchLogGroup(self, "logs", name=f"/aws/lambda/{name}", retention_in_days=LOG_RETENTION_DAYS,
+                                       kms_key_id=encryption.arn)
+        role = ctx.role(Role(self, "role", name=naming.role(cfg, "health-lambda"),
+                             description="Deployment health checks and alarm-driven rollbacks",
+                             service="lambda.amazonaws.com"))
+        self.role = role
+        app = naming.codedeploy_application(cfg)
+        groups = [ctx.arn("codedeploy", f"deploymentgroup:{app}/{naming.deployment_group(cfg, st, svc)}")
+                  for st in DEPLOY_STAGES for svc in cfg.services]
+        role.allow(["logs:CreateLogStream", "logs:PutLogEvents"], [f"{log_group.arn}:*"])
+        role.allow(["codedeploy:GetDeployment", "codedeploy:StopDeployment",
+                    "codedeploy:GetDeploymentGroup", "codedeploy:ListDeployments"], groups)
+        role.allow(["codedeploy:ListDeploymentGroups"], [ctx.arn("codedeploy", f"application:{app}")])
+        role.allow(["codedeploy:PutLifecycleEventHookExecutionStatus"],
+                   [ctx.arn("codedeploy", "deploymentgroup:*")])
+        role.allow(["cloudwatch:DescribeAlarms"], [ctx.arn("cloudwatch", f"alarm:{cfg.project}-*")])
+        role.allow(["ecs:DescribeServices"], [ctx.arn("ecs", f"service/{naming.cluster(cfg)}/{cfg.project}-*")])
+        role.allow_unscoped(["elasticloadbalancing:DescribeTargetHealth",
+                             "xray:PutTraceSegments", "xray:PutTelemetryRecords"])
+        role.allow(["sns:Publish"], [notifications.topic.arn])
+        role.allow(["kms:Decrypt", "kms:GenerateDataKey"], [encryption.arn])
+
+        code = TerraformAsset(self, "code", path=str(_clean_source()), type=AssetType.ARCHIVE)
+        self.function = LambdaFunction(
+            self, "function", function_name=name, description="CodeDeploy health hook and alarm-driven rollback",
+            role=role.arn, runtime=RUNTIME, handler="handler.handler", filename=code.path,
+            source_code_hash=code.asset_hash, timeout=TIMEOUT_SECONDS, memory_size=256,
+            kms_key_arn=encryption.arn, tracing_config={"mode": "Active"},
+            environment={"variables": {
+                "CODEDEPLOY_APPLICATION": app,
+                "NOTIFICATION_TOPIC_ARN": notifications.topic.arn,
+                "PROJECT_NAME": cfg.project,
+                "MAX_ATTEMPTS": "3",
+                "PROBE_TIMEOUT_SECONDS": "5",
+            }},
+            depends_on=[log_group],
+        )
+        LambdaPermission(self, "from-alarms", statement_id="AllowAlarmTopic", action="lambda:InvokeFunction",
+                         function_name=self.function.function_name, principal="sns.amazonaws.com",
+                         source_arn=notifications.alarm_topic.arn)
+        SnsTopicSubscription(self, "alarm-subscription", topic_arn=notifications.alarm_topic.arn, protocol="lambda",
+                             endpoint=self.function.arn)

@@ -1,0 +1,110 @@
+"""S3: the pipeline's artifact store (KMS, versioned, TLS-only, 30-day expiry) and a log bucket.
+
+The log bucket receives the artifact bucket's access logs and the ALBs' access logs. ALB access
+logging only supports SSE-S3, so that one bucket uses SSE-S3 instead of KMS.
+"""
+from __future__ import annotations
+
+import json
+
+from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
+from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import S3BucketLifecycleConfiguration
+from cdktf_cdktf_provider_aws.s3_bucket_logging import S3BucketLoggingA
+from cdktf_cdktf_provider_aws.s3_bucket_ownership_controls import S3BucketOwnershipControls
+from cdktf_cdktf_provider_aws.s3_bucket_policy import S3BucketPolicy
+from cdktf_cdktf_provider_aws.s3_bucket_public_access_block import S3BucketPublicAccessBlock
+from cdktf_cdktf_provider_aws.s3_bucket_server_side_encryption_configuration import (
+    S3BucketServerSideEncryptionConfigurationA,
+)
+from cdktf_cdktf_provider_aws.s3_bucket_versioning import S3BucketVersioningA
+from constructs import Construct
+
+from cicd.config import ARTIFACT_EXPIRATION_DAYS
+from stack.blocks import blocks
+from stack.context import StackContext
+from stack.encryption import Encryption
+
+LOG_EXPIRATION_DAYS = 90
+
+
+def _tls_only(bucket: S3Bucket) -> dict:
+    return {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+            "Resource": [bucket.arn, f"{bucket.arn}/*"], "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+
+
+class Storage(Construct):
+    def __init__(self, scope: Construct, id: str, *, ctx: StackContext, encryption: Encryption):
+        super().__init__(scope, id)
+        cfg = ctx.cfg
+        suffix = f"{ctx.account_id}-{cfg.region}"
+
+        self.logs = S3Bucket(self, "logs", bucket=f"{cfg.project}-pipeline-logs-{suffix}", force_destroy=False)
+        self._harden(self.logs, "logs", kms_key_arn=None)
+        S3BucketOwnershipControls(self, "logs-ownership", bucket=self.logs.id,
+                                  rule={"object_ownership": "BucketOwnerEnforced"})
+        S3BucketLifecycleConfiguration(self, "logs-lifecycle", bucket=self.logs.id, rule=blocks({
+            "id": "expire-logs", "status": "Enabled", "filter": [{"prefix": ""}],
+            "expiration": [{"days": LOG_EXPIRATION_DAYS}],
+            "noncurrent_version_expiration": [{"noncurrent_days": 7}],
+            "abort_incomplete_multipart_upload": [{"days_after_initiation": 1}],
+        }))
+        S3BucketPolicy(self, "logs-policy", bucket=self.logs.id, policy=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [
+                _tls_only(self.logs),
+                {"Sid": "S3ServerAccessLogs", "Effect": "Allow",
+                 "Principal": {"Service": "logging.s3.amazonaws.com"}, "Action": "s3:PutObject",
+                 "Resource": f"{self.logs.arn}/s3/*",
+                 "Condition": {"StringEquals": {"aws:SourceAccount": ctx.account_id}}},
+                {"Sid": "AlbAccessLogs", "Effect": "Allow",
+                 "Principal": {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}, "Action": "s3:PutObject",
+                 "Resource": f"{self.logs.arn}/alb/AWSLogs/{ctx.account_id}/*"},
+                {"Sid": "AlbAccessLogsLegacyRegions", "Effect": "Allow",
+                 "Principal": {"AWS": f"arn:{ctx.partition}:iam::{elb_account(cfg.region)}:root"},
+                 "Action": "s3:PutObject", "Resource": f"{self.logs.arn}/alb/AWSLogs/{ctx.account_id}/*"},
+            ],
+        }, sort_keys=True))
+
+        self.artifacts = S3Bucket(self, "artifacts", bucket=f"{cfg.project}-pipeline-artifacts-{suffix}",
+                                  force_destroy=False)
+        self._harden(self.artifacts, "artifacts", kms_key_arn=encryption.arn)
+        S3BucketLoggingA(self, "artifacts-logging", bucket=self.artifacts.id, target_bucket=self.logs.id,
+                         target_prefix="s3/artifacts/")
+        S3BucketLifecycleConfiguration(self, "artifacts-lifecycle", bucket=self.artifacts.id, rule=blocks({
+            "id": "expire-artifacts", "status": "Enabled", "filter": [{"prefix": ""}],
+            "expiration": [{"days": ARTIFACT_EXPIRATION_DAYS}],
+            "noncurrent_version_expiration": [{"noncurrent_days": ARTIFACT_EXPIRATION_DAYS}],
+            "abort_incomplete_multipart_upload": [{"days_after_initiation": 1}],
+        }))
+        S3BucketPolicy(self, "artifacts-policy", bucket=self.artifacts.id, policy=json.dumps({
+            "Version": "2012-10-17", "Statement": [_tls_only(self.artifacts)]}, sort_keys=True))
+        self.alb_log_prefix = "alb"
+
+    def _harden(self, bucket: S3Bucket, name: str, kms_key_arn) -> None:
+        S3BucketPublicAccessBlock(self, f"{name}-public-access", bucket=bucket.id, block_public_acls=True,
+                                  block_public_policy=True, ignore_public_acls=True, restrict_public_buckets=True)
+        S3BucketVersioningA(self, f"{name}-versioning", bucket=bucket.id,
+                            versioning_configuration={"status": "Enabled"})
+        rule = ({"apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms",
+                                                             "kms_master_key_id": kms_key_arn},
+                 "bucket_key_enabled": True} if kms_key_arn else
+                {"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}})
+        S3BucketServerSideEncryptionConfigurationA(self, f"{name}-sse", bucket=bucket.id, rule=blocks(rule))
+
+
+# ELB's own account per region, for ALB access logs in regions older than August 2022
+# (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/enable-access-logging.html).
+_ELB_ACCOUNTS = {
+    "us-east-1": "127311923021", "us-east-2": "033677994240", "us-west-1": "027434742980",
+    "us-west-2": "797873946194", "eu-west-1": "156460612806", "eu-central-1": "054676820928",
+    "eu-west-2": "652711504416", "ap-southeast-1": "114774131450", "ap-southeast-2": "783225319266",
+    "ap-northeast-1": "582318560864", "ca-central-1": "985666609251", "sa-east-1": "507241528517",
+}
+
+
+def elb_account(region: str) -> str:
+    if region not in _ELB_ACCOUNTS:
+        raise ValueError(f"no ELB log-delivery account known for {region}; add it to stack/storage.py")
+    return _ELB_ACCOUNTS[region]
+
+
