@@ -1,20 +1,22 @@
 """Typed, validated per-region configuration: the only place `.env` files are read.
 
-`load_region(region)` reads `environments/<region>/.env` with python-dotenv (without touching
-`os.environ`), validates every key and returns a frozen `RegionConfig`. All problems of a file are
-collected and raised together as one `ConfigError`, each problem a single line naming the file, the
-key, the bad value and what is allowed.
+`load_region(region)` reads `environments/<region>/.env` with python-dotenv's parser (never reading
+from or writing to `os.environ`), validates every key and returns a frozen `RegionConfig`. All
+problems of a file are collected and raised together as one `ConfigError`, each problem a single
+line naming the file, the key, the bad value and what is allowed.
 """
 from __future__ import annotations
 
+import difflib
 import enum
+import functools
 import ipaddress
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Dict, List, Mapping, Optional, Tuple
 
-from dotenv import dotenv_values
+from dotenv.parser import parse_stream
 
 from cicd.errors import ConfigError
 
@@ -129,6 +131,7 @@ class RegionConfig:
         return replace(self, role=Role.PRIMARY, replication_regions=())
 
 
+@functools.lru_cache(maxsize=1)
 def aws_regions() -> frozenset:
     """Real commercial AWS regions, from botocore's own endpoint data (no network)."""
     import botocore.session
@@ -203,6 +206,25 @@ def _emails(raw: str) -> Tuple[str, ...]:
     return emails
 
 
+def _alarm_period(raw: str) -> int:
+    allowed = "allowed: 10, 30, 60 or a multiple of 60 seconds up to 86400"
+    if not raw.isdigit():
+        raise ValueError(allowed)
+    value = int(raw)
+    if value not in (10, 30) and not (value % 60 == 0 and 60 <= value <= 86400):
+        raise ValueError(allowed)
+    return value
+
+
+def _fargate_memory_options(cpu: int) -> str:
+    """The memory sizes allowed with `cpu`, as a short readable list or range."""
+    options = FARGATE_SIZES[cpu]
+    steps = {b - a for a, b in zip(options, options[1:])}
+    if len(options) <= 4 or len(steps) != 1:
+        return ", ".join(map(str, options)) + " MiB"
+    return f"{options[0]}-{options[-1]} MiB in steps of {steps.pop()}"
+
+
 def _role(raw: str) -> Role:
     try:
         return Role(raw)
@@ -249,7 +271,7 @@ class _Collector:
         raw = self.values.get(key)
         if raw is None:
             raw = DEFAULTS.get(key)
-        if raw is None:
+        if raw is None or (key in REQUIRED and not raw.strip()):
             return None  # already reported as missing
         try:
             return parse(raw.strip())
@@ -265,31 +287,62 @@ def _relative(path: Path) -> Path:
         return path
 
 
+def _read_env(env_file: Path, shown: Path) -> Tuple[Dict[str, str], List[str]]:
+    """Parse a .env with python-dotenv's parser: values (never interpolated from, nor written to,
+    os.environ) and the lines it could not parse or that set a key twice, which python-dotenv
+    itself would skip or overwrite silently."""
+    values: Dict[str, str] = {}
+    lines: Dict[str, List[int]] = {}
+    problems: List[str] = []
+    with open(env_file, encoding="utf-8") as stream:
+        for binding in parse_stream(stream):
+            line = binding.original.line
+            if binding.error:
+                statement = binding.original.string.strip().splitlines()[0]
+                problems.append(f"{shown}:{line}: {statement}: not a KEY=VALUE line; "
+                                "allowed: KEY=VALUE, # comments and blank lines")
+            elif binding.key is not None:
+                values[binding.key] = binding.value if binding.value is not None else ""
+                lines.setdefault(binding.key, []).append(line)
+    for key, where in lines.items():
+        if len(where) > 1:
+            problems.append(f"{shown}: {key}={values[key]}: set on lines {', '.join(map(str, where))}; "
+                            "allowed: one assignment per key")
+    return values, problems
+
+
+def _unknown_key_hint(key: str) -> str:
+    close = difflib.get_close_matches(key.upper(), sorted(KNOWN_KEYS), n=1, cutoff=0.75)
+    hint = f"did you mean {close[0]}? " if close else ""
+    return f"unknown key; {hint}allowed keys: {', '.join(sorted(KNOWN_KEYS))}"
+
+
 def load_region(region: str, environments_dir: Path = ENVIRONMENTS_DIR) -> RegionConfig:
     """Read and validate `environments/<region>/.env`; raise ConfigError listing every problem."""
     env_file = environments_dir / region / ".env"
     shown = _relative(env_file)
     if not env_file.is_file():
-        folders = sorted(p.name for p in environments_dir.iterdir() if (p / ".env").is_file())
+        folders = regions(environments_dir)
         raise ConfigError([f"{shown}: file not found; regions with a .env: {', '.join(folders) or 'none'}"])
-    raw = {k: (v if v is not None else "") for k, v in dotenv_values(env_file).items()}
+    raw, syntax_problems = _read_env(env_file, shown)
     c = _Collector(shown, raw)
+    c.problems.extend(syntax_problems)
 
     for key in sorted(set(raw) - KNOWN_KEYS):
-        c.problem(key, raw[key], f"unknown key; allowed keys: {', '.join(sorted(KNOWN_KEYS))}")
+        c.problem(key, raw[key], _unknown_key_hint(key))
     for key in REQUIRED:
         if not raw.get(key, "").strip():
             c.problem(key, "", "missing; this key is required")
 
-    regions = aws_regions()
+    real_regions = aws_regions()
     project = c.get("PROJECT_NAME", _match(re.compile(r"^[a-z][a-z0-9]{1,9}$"),
                                            "2-10 lowercase letters and digits, starting with a letter"
                                            " (it prefixes names limited to 32 characters)"))
     aws_region = c.get("AWS_REGION", lambda v: v)
-    if aws_region is not None and aws_region not in regions:
+    if aws_region is not None and aws_region not in real_regions:
         c.problem("AWS_REGION", aws_region, "not an AWS region; allowed: a region such as us-east-1, us-west-2")
     elif aws_region is not None and aws_region != region:
-        c.problem("AWS_REGION", aws_region, f"must equal its folder name {region!r}")
+        c.problem("AWS_REGION", aws_region, f"does not match its folder; allowed: {region} (the folder name)")
 
     def _zones(value: str) -> Tuple[str, str, str]:
         zones = tuple(z.strip() for z in value.split(","))
@@ -303,7 +356,7 @@ def load_region(region: str, environments_dir: Path = ENVIRONMENTS_DIR) -> Regio
     def _regions(value: str) -> Tuple[str, ...]:
         names = tuple(r.strip() for r in value.split(",") if r.strip())
         for name in names:
-            if name not in regions or name == region:
+            if name not in real_regions or name == region:
                 raise ValueError(f"{name!r}; allowed: other AWS regions, comma-separated, or empty")
         return names
 
@@ -317,10 +370,8 @@ def load_region(region: str, environments_dir: Path = ENVIRONMENTS_DIR) -> Regio
             if cpu not in FARGATE_SIZES:
                 c.problem(f"{prefix}_CPU", cpu, f"not a Fargate CPU size; allowed: {', '.join(map(str, FARGATE_SIZES))}")
             elif memory not in FARGATE_SIZES[cpu]:
-                options = FARGATE_SIZES[cpu]
                 c.problem(f"{prefix}_MEMORY", memory,
-                          f"not valid with {prefix}_CPU={cpu} on Fargate; allowed: {options[0]}-{options[-1]}"
-                          f" in steps of {options[1] - options[0] if len(options) > 1 else 0} MiB")
+                          f"not valid with {prefix}_CPU={cpu} on Fargate; allowed: {_fargate_memory_options(cpu)}")
             elif count is not None:
                 sizes[stage] = StageSize(cpu=cpu, memory=memory, desired_count=count)
 
@@ -336,8 +387,7 @@ def load_region(region: str, environments_dir: Path = ENVIRONMENTS_DIR) -> Regio
         notification_emails=c.get("NOTIFICATION_EMAILS", _emails),
         alarms_5xx=c.get("ALARM_5XX_THRESHOLD", _positive_int),
         alarms_periods=c.get("ALARM_EVALUATION_PERIODS", _positive_int),
-        alarms_seconds=c.get("ALARM_PERIOD_SECONDS", _match(re.compile(r"^(10|30|60|[1-9][0-9]*0)$"),
-                                                            "10, 30, 60 or a multiple of 60 seconds")),
+        alarms_seconds=c.get("ALARM_PERIOD_SECONDS", _alarm_period),
         source_repository=c.get("SOURCE_REPOSITORY", _match(re.compile(r"^[A-Za-z0-9._-]{1,100}$"),
                                                             "1-100 letters, digits, '.', '_', '-'")),
         source_branch=c.get("SOURCE_BRANCH", _match(_BRANCH, "a git branch name")),
@@ -348,8 +398,6 @@ def load_region(region: str, environments_dir: Path = ENVIRONMENTS_DIR) -> Regio
                               if v else None),
         replication_regions=c.get("ECR_REPLICATION_REGIONS", _regions),
     )
-    if config["alarms_seconds"] is not None and int(config["alarms_seconds"]) % 60 and int(config["alarms_seconds"]) > 60:
-        c.problem("ALARM_PERIOD_SECONDS", config["alarms_seconds"], "allowed: 10, 30, 60 or a multiple of 60 seconds")
     if config["state_region"] is not None and config["state_region"] != region:
         # The DR region must not depend on another region's state bucket (see README, Disaster recovery).
         c.problem("STATE_REGION", config["state_region"], f"must be this region ({region}) so regions never share state")
@@ -377,7 +425,9 @@ def load_region(region: str, environments_dir: Path = ENVIRONMENTS_DIR) -> Regio
 
 
 def regions(environments_dir: Path = ENVIRONMENTS_DIR) -> Tuple[str, ...]:
-    """Every region folder that has a .env, primary first by convention of sorting roles."""
+    """Every region folder that has a .env, sorted by name (load_all puts the primary first)."""
+    if not environments_dir.is_dir():
+        return ()
     return tuple(sorted(p.name for p in environments_dir.iterdir() if (p / ".env").is_file()))
 
 
@@ -385,7 +435,10 @@ def load_all(environments_dir: Path = ENVIRONMENTS_DIR) -> Tuple[RegionConfig, .
     """Load every region; problems of all files are reported together."""
     configs: List[RegionConfig] = []
     problems: List[str] = []
-    for region in regions(environments_dir):
+    found = regions(environments_dir)
+    if not found:
+        raise ConfigError(f"{_relative(environments_dir)}: no <region>/.env files found")
+    for region in found:
         try:
             configs.append(load_region(region, environments_dir))
         except ConfigError as err:

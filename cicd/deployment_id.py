@@ -9,7 +9,7 @@ from typing import Mapping, Optional
 from cicd.errors import UserError
 
 FORMAT = "%Y%m%dT%H%M%SZ"
-_PATTERN = re.compile(r"^\d{8}T\d{6}Z$")
+_PATTERN = re.compile(r"[0-9]{8}T[0-9]{6}Z")  # ASCII digits only: it becomes part of an image tag
 
 
 def new(now: Optional[dt.datetime] = None) -> str:
@@ -22,7 +22,7 @@ def current(environ: Mapping[str, str] = os.environ) -> str:
     override = environ.get("DEPLOYMENT_ID", "").strip()
     if not override:
         return new()
-    if not _PATTERN.match(override):
+    if not _PATTERN.fullmatch(override):
         raise UserError(f"environment: DEPLOYMENT_ID={override}: allowed: a UTC timestamp like 20261127T102500Z")
     try:
         dt.datetime.strptime(override, FORMAT)

@@ -1,6 +1,7 @@
 """User-facing errors: each problem is one line; entry points print them and exit non-zero."""
 from __future__ import annotations
 
+import signal
 import sys
 from typing import Callable, Iterable, List, TypeVar
 
@@ -23,12 +24,20 @@ class TemplateError(UserError):
     """A template that does not render or renders into something invalid."""
 
 
+def _terminated(signum: int, _frame: object) -> None:
+    # Unwind like Ctrl-C, so every `finally` runs: child terraform processes are stopped and
+    # temporary folders removed instead of being orphaned.
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def run_cli(main: Callable[[], T]) -> T:
     """Run an entry point; turn a UserError into `error: ...` lines on stderr and exit 2."""
+    signal.signal(signal.SIGTERM, _terminated)
     try:
         return main()
     except UserError as err:
-        for line in err.problems:
+        for problem in err.problems:
+            line = " ".join(str(problem).splitlines())  # one problem, one line, whatever its source
             print(f"error: {line}", file=sys.stderr)
         raise SystemExit(2) from None
     except KeyboardInterrupt:

@@ -13,11 +13,16 @@ _STAGE_SHORT = {Stage.STAGING: "stg", Stage.PRODUCTION: "prd", Stage.BUILD: "bld
 _REGION_SHORT = {"us-east-1": "use1", "us-west-2": "usw2"}
 
 
+# Compound directions keep two letters: ap-south-1 (aps1) and ap-southeast-1 (apse1) must not collide,
+# since IAM role names are account-global and carry this short form.
+_DIRECTION_SHORT = {"northeast": "ne", "northwest": "nw", "southeast": "se", "southwest": "sw"}
+
+
 def region_short(region: str) -> str:
     if region in _REGION_SHORT:
         return _REGION_SHORT[region]
-    area, direction, number = region.split("-")
-    return f"{area[:2]}{direction[0]}{number}"
+    area, *directions, number = region.split("-")
+    return area[:2] + "".join(_DIRECTION_SHORT.get(d, d[:1]) for d in directions) + number
 
 
 def stage_short(stage: Stage) -> str:

@@ -7,21 +7,29 @@ failed preview never leaves a half-written folder behind.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import difflib
+import enum
+import json
+import os
 import shutil
 import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 from cicd import deployment_id as deployment_ids
 from cicd import naming, render, validate
 from cicd.config import DEPLOY_STAGES, ROOT, RegionConfig, Stage, load_all
-from cicd.errors import UserError, run_cli
+from cicd.errors import TemplateError, UserError, run_cli
 
 DEFAULT_OUT = ROOT / ".preview"
+MARKER = ".cicd-preview"  # marks a folder the preview may replace wholesale
+# Settings compared by --diff; sizes are compared per stage (the DR standby count shows there).
+_DIFF_FIELDS = tuple(f.name for f in dataclasses.fields(RegionConfig)
+                     if f.name not in ("env_file", "region", "sizes", "standby_production_count"))
 
 
 @dataclass(frozen=True)
@@ -57,7 +65,7 @@ def render_region(cfg: RegionConfig, deployment_id: str, stages: Sequence[Stage]
             validate.task_definition(f"{render.TASKDEF} {where}", taskdef)
             appspec = render.render_appspec(cfg, service, renderer)
             validate.appspec(f"{render.APPSPEC} {where}", appspec)
-            _write(base / stage.value / service.name / "taskdef.json", render._tojson(taskdef) + "\n")
+            _write(base / stage.value / service.name / "taskdef.json", json.dumps(taskdef, indent=2) + "\n")
             _write(base / stage.value / service.name / "appspec.yaml", appspec)
             size = cfg.size(stage)
             rows.append(Row(cfg.region, stage.value, service.name, size.cpu, size.memory, service.port,
@@ -70,9 +78,12 @@ def render_region(cfg: RegionConfig, deployment_id: str, stages: Sequence[Stage]
 
 def _check_embedded(where: str, doc: dict, taskdefs: Dict[Stage, dict]) -> None:
     """The task definitions inside the buildspec's heredocs must be the ones we rendered."""
-    commands = "\n".join(doc["phases"]["post_build"]["commands"])
+    commands = "\n".join((doc["phases"].get("post_build") or {}).get("commands") or [])
     for stage, taskdef in taskdefs.items():
-        start = commands.index(f"deploy/{stage.value}/taskdef.json <<'TASKDEF'\n")
+        heredoc = f"deploy/{stage.value}/taskdef.json <<'TASKDEF'\n"
+        if heredoc not in commands:
+            raise TemplateError(f"{where}: post_build has no heredoc writing deploy/{stage.value}/taskdef.json")
+        start = commands.index(heredoc)
         body = commands[start:].split("\n", 1)[1].split("\nTASKDEF", 1)[0]
         if validate.embedded_json(where, body) != taskdef:
             raise UserError(f"{where}: embedded {stage.value} task definition differs from the rendered one")
@@ -105,17 +116,52 @@ def region_diff(out: Path, first: str, second: str) -> str:
     return "\n".join(chunks)
 
 
+def _plain(value: Any) -> str:
+    """A setting as a person writes it: `primary`, not `Role.PRIMARY`; no tuple or dataclass reprs."""
+    if isinstance(value, enum.Enum):
+        return str(value.value)
+    if value is None:
+        return "(none)"
+    if isinstance(value, (tuple, list)):
+        return ", ".join(_plain(v) for v in value) or "(none)"
+    if dataclasses.is_dataclass(value):  # e.g. a Service, as the .env writes it: name:port:path
+        return ":".join(_plain(getattr(value, f.name)) for f in dataclasses.fields(value))
+    return str(value)
+
+
+def _differences(name: str, a: Any, b: Any):
+    """(setting, a, b) for every differing setting; dataclasses compared field by field."""
+    if dataclasses.is_dataclass(a) and type(a) is type(b):
+        for f in dataclasses.fields(a):
+            yield from _differences(f"{name}.{f.name}", getattr(a, f.name), getattr(b, f.name))
+    elif a != b:
+        yield name, a, b
+
+
 def settings_diff(configs: Sequence[RegionConfig]) -> str:
     first, second = configs[0], configs[1]
     lines = []
-    for field in ("role", "vpc_cidr", "availability_zones", "replication_regions", "state", "certificate_arn"):
-        a, b = getattr(first, field), getattr(second, field)
-        if a != b:
-            lines.append(f"  {field}: {first.region}={a!s}  {second.region}={b!s}")
-    for stage in DEPLOY_STAGES:
-        if first.size(stage) != second.size(stage):
-            lines.append(f"  {stage.value} size: {first.region}={first.size(stage)}  {second.region}={second.size(stage)}")
+    pairs = [(field, getattr(first, field), getattr(second, field)) for field in _DIFF_FIELDS]
+    pairs += [(stage.value, first.size(stage), second.size(stage)) for stage in DEPLOY_STAGES]
+    for pair in pairs:
+        for name, a, b in _differences(*pair):
+            lines.append(f"  {name}: {first.region}={_plain(a)}  {second.region}={_plain(b)}")
     return "\n".join(lines)
+
+
+def _replaceable(out: Path) -> bool:
+    """Only an earlier preview (or nothing, or an empty folder) may be replaced: never a user's folder."""
+    if not out.exists():
+        return True
+    if not out.is_dir():
+        return False
+    return (out / MARKER).is_file() or out.resolve() == DEFAULT_OUT.resolve() or not any(out.iterdir())
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -139,16 +185,23 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             raise UserError(f"--service {service}: allowed: {', '.join(sorted(known_services))}")
     chosen = [c for c in configs if not args.region or c.region in args.region]
     stages = [s for s in DEPLOY_STAGES if not args.stage or s.value in args.stage]
+    if args.diff and len(chosen) < 2:
+        raise UserError("--diff needs two regions; drop --region or give two")
     deployment_id = deployment_ids.current()
 
     renderer = render.Renderer()
     out: Path = args.out
+    if not _replaceable(out):
+        raise UserError(f"--out {out}: exists and is not a preview folder; allowed: a new or empty folder, "
+                        "or one an earlier preview wrote")
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".preview-", dir=out.parent))
     try:
         rows: List[Row] = []
         for cfg in chosen:
             rows.extend(render_region(cfg, deployment_id, stages, args.service, staging, renderer))
+        (staging / MARKER).write_text("written by cicd.preview; replaced by the next preview\n")
+        staging.chmod(0o777 & ~_umask())  # mkdtemp makes it private (0700)
         if out.exists():
             shutil.rmtree(out)
         staging.rename(out)
@@ -156,12 +209,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         shutil.rmtree(staging, ignore_errors=True)
 
     print(table(rows))
-    files = sum(1 for p in out.rglob("*") if p.is_file())
+    files = sum(1 for p in out.rglob("*") if p.is_file() and p.name != MARKER)
     print(f"\n{files} files rendered and checked into {out} in {time.perf_counter() - started:.2f} s "
           f"(deployment id {deployment_id})")
     if args.diff:
-        if len(chosen) < 2:
-            raise UserError("--diff needs two regions; drop --region or give two")
         print(f"\nSettings that differ ({chosen[0].region} vs {chosen[1].region}):")
         print(settings_diff(chosen) or "  none")
         print(f"\nRendered files that differ:\n{region_diff(out, chosen[0].region, chosen[1].region) or '  none'}")

@@ -26,7 +26,13 @@ IMAGE_PLACEHOLDER = "<IMAGE1_NAME>"  # CodePipeline's CodeDeployToECS replaces i
 
 def _tojson(value: Any) -> str:
     # Jinja's own tojson escapes '<' and '>' for HTML, which would hide <IMAGE1_NAME> from CodePipeline.
-    return json.dumps(value, indent=None, sort_keys=False)
+    if isinstance(value, jinja2.Undefined):
+        # Filters receive undefined values without raising: fail as StrictUndefined does, naming it.
+        value._fail_with_undefined_error()
+    try:
+        return json.dumps(value, indent=None, sort_keys=False)
+    except (TypeError, ValueError) as err:
+        raise jinja2.TemplateRuntimeError(f"tojson: {err}") from None
 
 
 def _environment(templates_dir: Path) -> jinja2.Environment:
@@ -56,9 +62,15 @@ class Renderer:
         except jinja2.UndefinedError as err:
             raise TemplateError(f"{where}: undefined variable: {err.message}") from None
         except jinja2.TemplateSyntaxError as err:
-            raise TemplateError(f"{where}:{err.lineno}: template syntax error: {err.message}") from None
-        except jinja2.TemplateNotFound:
-            raise TemplateError(f"{where}: template not found") from None
+            # err.name is the template the error is in (an included one, possibly).
+            at = Path(self.templates_dir.name) / err.name if err.name else where
+            raise TemplateError(f"{at}:{err.lineno}: template syntax error: {err.message}") from None
+        except jinja2.TemplateNotFound as err:
+            missing = Path(self.templates_dir.name) / str(err.name)
+            raise TemplateError(f"{where}: template not found: {missing}" if str(err.name) != name
+                                else f"{where}: template not found") from None
+        except jinja2.TemplateError as err:
+            raise TemplateError(f"{where}: template error: {err.message}") from None
 
     def render_json(self, name: str, context: Mapping[str, Any]) -> Dict[str, Any]:
         text = self.render(name, context)

@@ -28,6 +28,35 @@ def task_definition(where: str, taskdef: Dict[str, Any]) -> None:
     except ParamValidationError as err:
         detail = " ".join(str(err).split())
         raise TemplateError(f"{where}: not a valid ECS RegisterTaskDefinition input: {detail}") from None
+    _service_rules(where, taskdef)
+
+
+def _service_rules(where: str, taskdef: Dict[str, Any]) -> None:
+    """Rules the ECS API enforces that botocore's model does not mark: container name and image are
+    required (and names unique), and a Fargate task needs awsvpc and a valid task-level CPU/memory pair."""
+    from cicd.config import FARGATE_SIZES
+
+    problems: List[str] = []
+    names: List[str] = []
+    for i, container in enumerate(taskdef["containerDefinitions"]):
+        for key in ("name", "image"):
+            if not container.get(key):
+                problems.append(f"{where}: containerDefinitions[{i}].{key} is missing; the ECS API requires it")
+        if container.get("name") and container["name"] in names:
+            problems.append(f"{where}: containerDefinitions[{i}].name {container['name']!r} is duplicated")
+        names.append(container.get("name"))
+    if "FARGATE" in taskdef.get("requiresCompatibilities", []):
+        if taskdef.get("networkMode") != "awsvpc":
+            problems.append(f"{where}: networkMode is {taskdef.get('networkMode')!r}; allowed on Fargate: 'awsvpc'")
+        cpu, memory = taskdef.get("cpu", ""), taskdef.get("memory", "")
+        if not (cpu.isdigit() and memory.isdigit()):
+            problems.append(f"{where}: cpu={cpu!r} memory={memory!r}; allowed on Fargate: CPU units and MiB "
+                            "as digit strings, e.g. '256' and '512'")
+        elif int(memory) not in FARGATE_SIZES.get(int(cpu), ()):
+            problems.append(f"{where}: cpu={cpu} memory={memory} is not a Fargate task size; "
+                            "allowed: see config.FARGATE_SIZES (e.g. 256/512, 512/1024)")
+    if problems:
+        raise TemplateError(problems)
 
 
 def _load_yaml(where: str, text: str) -> Any:

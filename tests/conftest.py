@@ -1,0 +1,63 @@
+"""Shared pytest setup. Keep each section small and say who uses it."""
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+from typing import Callable, Dict, Optional
+
+import pytest
+
+# --- general ---------------------------------------------------------------------------------
+# Make the repository importable (`cicd`, `stack`) however pytest is started.
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+
+# --- workspace foundation: .env config, templates, preview -----------------------------------
+# Used by tests/test_config.py, test_templates.py, test_preview.py, test_deployment_id.py.
+
+@pytest.fixture
+def env_dir(tmp_path: Path) -> Callable[..., Path]:
+    """Build an environments/ folder in tmp_path from the real .env files, with edits.
+
+    env_dir(region="us-east-1", changes={"KEY": "value"}, drop=("KEY",), append=("RAW LINE",))
+    copies environments/<region>/.env, replaces (or adds) the `KEY=` lines in `changes`, removes the
+    keys in `drop`, appends raw lines, and returns the environments folder to pass to
+    `load_region(region, environments_dir=...)`. Call it again for another region.
+    """
+    root = tmp_path / "environments"
+
+    def make(region: str = "us-east-1", changes: Optional[Dict[str, str]] = None, drop=(), append=(),
+             source_region: Optional[str] = None) -> Path:
+        source = REPO_ROOT / "environments" / (source_region or region) / ".env"
+        lines = source.read_text().splitlines()
+        edits = dict(changes or {})
+        out = []
+        for line in lines:
+            key = line.split("=", 1)[0].strip() if "=" in line and not line.lstrip().startswith("#") else None
+            if key in drop:
+                continue
+            if key in edits:
+                out.append(f"{key}={edits.pop(key)}")
+                continue
+            out.append(line)
+        out.extend(f"{k}={v}" for k, v in edits.items())
+        out.extend(append)
+        target = root / region / ".env"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text("\n".join(out) + "\n")
+        return root
+
+    return make
+
+
+@pytest.fixture
+def repo_copy(tmp_path: Path) -> Path:
+    """A copy of the folders the preview needs (cicd/, templates/, environments/) to break freely
+    and run `python -m cicd.preview` in with cwd set to it."""
+    target = tmp_path / "repo"
+    for name in ("cicd", "templates", "environments"):
+        shutil.copytree(REPO_ROOT / name, target / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    return target
