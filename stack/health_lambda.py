@@ -61,7 +61,7 @@ class HealthLambda(Construct):
                    [ctx.arn("codedeploy", "deploymentgroup:*")])
         role.allow(["cloudwatch:DescribeAlarms"], [ctx.arn("cloudwatch", f"alarm:{cfg.project}-*")])
         role.allow(["ecs:DescribeServices"], [ctx.arn("ecs", f"service/{naming.cluster(cfg)}/{cfg.project}-*")])
-        role.allow_unscoped(["elasticloadbalancing:DescribeTargetHealth",
+        role.allow_unscoped(["elasticloadbalancing:DescribeTargetHealth", "elasticloadbalancing:DescribeTargetGroups",
                              "xray:PutTraceSegments", "xray:PutTelemetryRecords"])
         role.allow(["sns:Publish"], [notifications.topic.arn])
         role.allow(["kms:Decrypt", "kms:GenerateDataKey"], [encryption.arn])

@@ -28,12 +28,14 @@ class ParameterStore(Construct):
         self.parameters: Dict[str, SsmParameter] = {}
         for p in all_parameters(ctx.cfg):
             slug = p.name.strip("/").replace("/", "-").lower()
+            # The construct path has no "/<stage>-" for StageServiceTags to find: tag explicitly.
+            tags = {"stage": p.stage.value, "service": p.service.name}
             if p.secure:
                 self.parameters[p.name] = SsmParameter(
                     self, slug, name=p.name, description=p.description, type="SecureString",
-                    key_id=encryption.arn, value=SECRET_PLACEHOLDER,
+                    key_id=encryption.arn, value=SECRET_PLACEHOLDER, tags=tags,
                     lifecycle=TerraformResourceLifecycle(ignore_changes=["value"]))
             else:
                 self.parameters[p.name] = SsmParameter(
                     self, slug, name=p.name, description=p.description, type="String",
-                    value=p.value if p.value is not None else computed[p.name])
+                    value=p.value if p.value is not None else computed[p.name], tags=tags)

@@ -1,0 +1,191 @@
+"""Plain `terraform` on a synthesized stack directory: init, plan, apply, output, destroy.
+
+The archived cdktf CLI is not involved: the synthesized cdk.tf.json is ordinary Terraform JSON.
+Against the local emulator the stack is copied into a work folder beside an override file that
+swaps the S3 backend for local state and points the provider at the emulator; the resources are
+exactly the ones deployed to AWS.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence
+
+from cicd.errors import UserError
+
+OVERRIDE_FILE = "emulator_override.tf.json"
+
+
+def require_terraform() -> str:
+    path = shutil.which("terraform")
+    if not path:
+        raise UserError("terraform: not found on PATH; install the Terraform CLI >= 1.10 "
+                        "(https://developer.hashicorp.com/terraform/install)")
+    return path
+
+
+def emulator_override(region: str) -> dict:
+    """Local state and emulator-friendly provider settings; endpoints come from AWS_ENDPOINT_URL."""
+    return {
+        "terraform": {"backend": {"local": {"path": "terraform.tfstate"}}},
+        "provider": {"aws": [{
+            "region": region,
+            "access_key": "testing",
+            "secret_key": "testing",
+            "skip_credentials_validation": True,
+            "skip_metadata_api_check": "true",
+            "skip_region_validation": True,
+            "s3_use_path_style": True,
+        }]},
+    }
+
+
+@dataclass
+class PlanSummary:
+    add: int
+    change: int
+    destroy: int
+
+    @property
+    def changes(self) -> bool:
+        return bool(self.add or self.change or self.destroy)
+
+    def __str__(self) -> str:
+        return f"{self.add} to add, {self.change} to change, {self.destroy} to destroy"
+
+
+class Terraform:
+    """Runs terraform in one stack directory; every failure becomes a one-line UserError."""
+
+    def __init__(self, workdir: Path, env: Optional[Dict[str, str]] = None, label: str = ""):
+        self.binary = require_terraform()
+        self.workdir = workdir
+        self.label = label or workdir.name
+        self.env = {**os.environ, "TF_IN_AUTOMATION": "1", "TF_INPUT": "0", **(env or {})}
+        self._process: Optional[subprocess.Popen] = None
+
+    def _run(self, *args: str, on_line: Optional[Callable[[str], None]] = None, ok: Sequence[int] = (0,)) -> \
+            "subprocess.CompletedProcess[str]":
+        command = [self.binary, *args]
+        output: List[str] = []
+        # A process group of its own, so an interrupted run never leaves terraform (or its provider) behind.
+        self._process = subprocess.Popen(command, cwd=self.workdir, env=self.env, stdout=subprocess.PIPE,
+                                         stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        try:
+            assert self._process.stdout is not None
+            for line in self._process.stdout:
+                output.append(line)
+                if on_line:
+                    on_line(line)
+            code = self._process.wait()
+        except BaseException:
+            self.kill()
+            raise
+        finally:
+            self._process = None
+        text = "".join(output)
+        if code not in ok:
+            raise UserError(f"terraform {args[0]} ({self.label}) failed: {_first_error(text)}")
+        return subprocess.CompletedProcess(command, code, text, "")
+
+    def kill(self) -> None:
+        process = self._process
+        if process and process.poll() is None:
+            try:
+                os.killpg(process.pid, signal.SIGTERM)
+                process.wait(timeout=10)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                try:
+                    os.killpg(process.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+
+    def init(self, backend: bool = True) -> None:
+        self._run("init", "-input=false", "-no-color", *([] if backend else ["-backend=false"]))
+
+    def plan(self, out: str = "tfplan", destroy: bool = False) -> PlanSummary:
+        result = self._run("plan", "-input=false", "-no-color", "-detailed-exitcode", f"-out={out}",
+                           *(["-destroy"] if destroy else []), ok=(0, 2))
+        if result.returncode == 0:
+            return PlanSummary(0, 0, 0)
+        shown = json.loads(self._run("show", "-json", out).stdout)
+        actions = [c["change"]["actions"] for c in shown.get("resource_changes", [])]
+        return PlanSummary(add=sum("create" in a for a in actions), change=sum(a == ["update"] for a in actions),
+                           destroy=sum("delete" in a for a in actions))
+
+    def changed_resources(self, plan_file: str = "tfplan") -> List[str]:
+        shown = json.loads(self._run("show", "-json", plan_file).stdout)
+        return [f"{c['address']} ({'/'.join(c['change']['actions'])})" for c in shown.get("resource_changes", [])
+                if c["change"]["actions"] != ["no-op"]]
+
+    def apply(self, plan_file: str = "tfplan", total: int = 0, verb: str = "applied") -> float:
+        """Apply a saved plan, printing a progress line as resources complete."""
+        started = time.perf_counter()
+        done = [0]
+
+        def progress(line: str) -> None:
+            try:
+                event = json.loads(line)
+            except ValueError:
+                return
+            if event.get("type") == "apply_complete":
+                done[0] += 1
+                if done[0] == 1 or done[0] % 25 == 0 or done[0] == total:
+                    print(f"  {self.label}: {done[0]}/{total or '?'} resources {verb} "
+                          f"({time.perf_counter() - started:.0f} s)", flush=True)
+            elif event.get("type") == "diagnostic" and event.get("diagnostic", {}).get("severity") == "error":
+                print(f"  {self.label}: error: {event['diagnostic'].get('summary')}: "
+                      f"{' '.join(event['diagnostic'].get('detail', '').split())[:400]}", file=sys.stderr, flush=True)
+
+        self._run("apply", "-input=false", "-no-color", "-json", "-auto-approve", plan_file, on_line=progress)
+        return time.perf_counter() - started
+
+    def outputs(self) -> Dict[str, object]:
+        raw = json.loads(self._run("output", "-json").stdout or "{}")
+        return {name: value["value"] for name, value in raw.items()}
+
+    def state_list(self) -> List[str]:
+        result = self._run("state", "list", ok=(0, 1))
+        return [line for line in result.stdout.splitlines() if line.strip()]
+
+
+def _first_error(text: str) -> str:
+    """The first diagnostic of terraform's output, on one line."""
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if "Error:" in line:
+            detail = " ".join(x.strip(" │╷╵") for x in lines[i:i + 6] if x.strip(" │╷╵"))
+            return " ".join(detail.split())[:600]
+        if line.startswith("{") and '"severity":"error"' in line:
+            try:
+                diag = json.loads(line)["diagnostic"]
+                return f"{diag.get('summary')}: {' '.join(diag.get('detail', '').split())}"[:600]
+            except (ValueError, KeyError):
+                pass
+    tail = [x for x in lines if x.strip()][-3:]
+    return " ".join(" ".join(tail).split())[:600] or "no output"
+
+
+def prepare_workdir(stack_dir: Path, workdir: Path, region: str, emulator: bool) -> Path:
+    """Copy a synthesized stack into a work folder (keeping .terraform), adding the emulator override."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    for item in stack_dir.iterdir():
+        target = workdir / item.name
+        if item.is_dir():
+            shutil.rmtree(target, ignore_errors=True)
+            shutil.copytree(item, target)
+        else:
+            shutil.copy2(item, target)
+    override = workdir / OVERRIDE_FILE
+    if emulator:
+        override.write_text(json.dumps(emulator_override(region), indent=2))
+    elif override.exists():
+        override.unlink()
+    return workdir

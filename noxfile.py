@@ -1,0 +1,127 @@
+"""Every entry point of the CI/CD pipeline workspace. `nox -l` lists the sessions.
+
+Sessions share one toolchain virtualenv (.nox/toolchain, built from requirements.txt and rebuilt
+when it changes), because the pinned AWS bindings are large and every session needs them. checkov
+pins its own dependencies, so the policy gate has a virtualenv of its own.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from pathlib import Path
+from typing import Dict, List
+
+import nox
+
+ROOT = Path(__file__).resolve().parent
+TOOLCHAIN = ROOT / ".nox" / "toolchain"
+CHECKOV_ENV = ROOT / ".nox" / "checkov"
+
+nox.options.sessions = ["preview", "tests"]  # the safe ones; deploys must be asked for by name
+nox.options.error_on_missing_interpreters = True
+
+QUIET_ENV = {"JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20", "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+def _venv(session: nox.Session, where: Path, requirements: Path) -> str:
+    """Create or refresh a shared virtualenv; return its python. Rebuilt when requirements change."""
+    python = where / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    stamp = where / ".requirements.sha256"
+    digest = hashlib.sha256(requirements.read_bytes()).hexdigest()
+    if python.exists() and stamp.exists() and stamp.read_text() == digest:
+        return str(python)
+    session.log(f"installing {requirements.name} into {where.relative_to(ROOT)} (first run takes a few minutes)")
+    session.run(sys.executable, "-m", "venv", "--clear", str(where), external=True)
+    session.run(str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r",
+                str(requirements), external=True)
+    stamp.write_text(digest)
+    return str(python)
+
+
+def toolchain(session: nox.Session) -> str:
+    return _venv(session, TOOLCHAIN, ROOT / "requirements.txt")
+
+
+def run_py(session: nox.Session, *args: str, env: Dict[str, str] = None, success_codes: List[int] = None) -> None:
+    session.run(toolchain(session), *args, external=True, env={**QUIET_ENV, **(env or {})},
+                success_codes=success_codes or [0])
+
+
+def _synth(session: nox.Session, regions: List[str]) -> None:
+    args = [a for r in regions for a in ("--region", r)]
+    run_py(session, "-m", "cicd.synth", *args, *session.posargs)
+
+
+@nox.session(python=False)
+def synth(session: nox.Session) -> None:
+    """Synthesize both regions into cdktf.out/ (reuses the last output when no input changed; --force)."""
+    _synth(session, [])
+
+
+@nox.session(python=False, name="synth-east")
+def synth_east(session: nox.Session) -> None:
+    """Synthesize us-east-1 (primary) into cdktf.out/stacks/us-east-1."""
+    _synth(session, ["us-east-1"])
+
+
+@nox.session(python=False, name="synth-west")
+def synth_west(session: nox.Session) -> None:
+    """Synthesize us-west-2 (disaster recovery) into cdktf.out/stacks/us-west-2."""
+    _synth(session, ["us-west-2"])
+
+
+@nox.session(python=False)
+def preview(session: nox.Session) -> None:
+    """Render and check every template for both regions (no cdktf). Options: --region/--stage/--service, --diff."""
+    run_py(session, "-m", "cicd.preview", *session.posargs)
+
+
+@nox.session(python=False)
+def tests(session: nox.Session) -> None:
+    """The whole test suite: config, templates, stack (cdktf Testing + terraform validate), Lambda, emulator."""
+    run_py(session, "-m", "pytest", *(session.posargs or ["-q"]))
+
+
+@nox.session(python=False)
+def policy(session: nox.Session) -> None:
+    """Synthesize both regions and run checkov on the output; fails on any failed check."""
+    run_py(session, "-m", "cicd.synth")
+    checkov = _venv(session, CHECKOV_ENV, ROOT / "requirements-policy.txt")
+    session.run(str(Path(checkov).parent / "checkov"), "-d", "cdktf.out/stacks", "--framework", "terraform_json",
+                "--quiet", "--compact", *session.posargs, external=True)
+
+
+def deploy(session: nox.Session, region: str) -> None:
+    run_py(session, "-m", "cicd.deploy", "deploy", region, *session.posargs)
+
+
+@nox.session(python=False, name="deploy-east", default=False)
+def deploy_east(session: nox.Session) -> None:
+    """Synth, plan and (after confirmation) apply us-east-1. Options: --auto-approve, --emulator URL."""
+    deploy(session, "us-east-1")
+
+
+@nox.session(python=False, name="deploy-west", default=False)
+def deploy_west(session: nox.Session) -> None:
+    """Synth, plan and (after confirmation) apply us-west-2. Options: --auto-approve, --emulator URL."""
+    deploy(session, "us-west-2")
+
+
+@nox.session(python=False, default=False)
+def emulator(session: nox.Session) -> None:
+    """Main job, no AWS account needed: both regions applied into a local AWS emulator, drift-checked, destroyed."""
+    run_py(session, "-m", "cicd.emulator_run", *session.posargs)
+
+
+@nox.session(python=False, default=False)
+def failover(session: nox.Session) -> None:
+    """Promote us-west-2 to serve production (disaster recovery). Options: --auto-approve, --emulator URL."""
+    run_py(session, "-m", "cicd.deploy", "failover", "us-west-2", *session.posargs)
+
+
+@nox.session(default=False)
+def lint(session: nox.Session) -> None:
+    """ruff on every Python file."""
+    session.install("ruff==0.8.6")
+    session.run("ruff", "check", "cicd", "stack", "lambda", "tests", "noxfile.py")

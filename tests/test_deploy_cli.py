@@ -1,0 +1,82 @@
+"""Deploy entry point: bad input and missing credentials fail in one line, before anything is touched."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cicd import deploy, terraform
+from cicd.errors import UserError
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _run(*args: str, extra_env=None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update({"AWS_CONFIG_FILE": "/nonexistent", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
+                "AWS_EC2_METADATA_DISABLED": "true", "PYTHONDONTWRITEBYTECODE": "1", **(extra_env or {})})
+    return subprocess.run([sys.executable, "-m", "cicd.deploy", *args], cwd=REPO, capture_output=True, text=True,
+                          env=env, timeout=120)
+
+
+def _assert_one_line_error(result: subprocess.CompletedProcess, *needles: str) -> None:
+    assert result.returncode == 2, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert "Traceback" not in result.stderr
+    for needle in needles:
+        assert needle in lines[0]
+
+
+def test_missing_credentials_fail_before_anything_is_touched(tmp_path: Path) -> None:
+    before = sorted(p.name for p in REPO.iterdir())
+    result = _run("deploy", "us-east-1", "--auto-approve")
+    _assert_one_line_error(result, "AWS credentials", "none found")
+    assert sorted(p.name for p in REPO.iterdir()) == before  # no .deploy/, no new output folder
+    assert "synthesizing" not in result.stdout
+
+
+def test_unknown_region_is_named() -> None:
+    _assert_one_line_error(_run("deploy", "eu-north-9"), "eu-north-9", "us-east-1", "us-west-2")
+
+
+def test_failover_of_the_primary_is_refused() -> None:
+    _assert_one_line_error(_run("failover", "us-east-1"), "already the primary")
+
+
+@pytest.mark.parametrize("url", ["https://127.0.0.1:5000", "http://10.0.0.5:5000", "http://127.0.0.1"])
+def test_emulator_url_must_be_a_local_endpoint(url: str) -> None:
+    _assert_one_line_error(_run("deploy", "us-west-2", "--emulator", url), "--emulator", "127.0.0.1")
+
+
+def test_confirmation_needs_a_terminal_or_auto_approve(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "stdin", open(os.devnull))
+    with pytest.raises(UserError, match="--auto-approve"):
+        deploy.confirm("us-east-1", terraform.PlanSummary(3, 0, 0), auto_approve=False)
+    assert deploy.confirm("us-east-1", terraform.PlanSummary(3, 0, 0), auto_approve=True)
+
+
+def test_emulator_override_swaps_backend_and_keeps_resources(tmp_path: Path) -> None:
+    stack = tmp_path / "stack"
+    stack.mkdir()
+    (stack / "cdk.tf.json").write_text(json.dumps({"resource": {"aws_sns_topic": {"t": {"name": "x"}}}}))
+    work = terraform.prepare_workdir(stack, tmp_path / "work", "us-west-2", emulator=True)
+    override = json.loads((work / terraform.OVERRIDE_FILE).read_text())
+    assert override["terraform"]["backend"] == {"local": {"path": "terraform.tfstate"}}
+    provider = override["provider"]["aws"][0]
+    assert provider["region"] == "us-west-2" and provider["s3_use_path_style"] is True
+    assert "resource" not in override  # the emulator gets exactly the resources AWS gets
+    assert json.loads((work / "cdk.tf.json").read_text()) == json.loads((stack / "cdk.tf.json").read_text())
+    terraform.prepare_workdir(stack, work, "us-west-2", emulator=False)
+    assert not (work / terraform.OVERRIDE_FILE).exists()
+
+
+def test_terraform_errors_become_one_line() -> None:
+    text = "\n".join(["Planning...", "╷", "│ Error: creating SNS Topic (x): AccessDenied", "│ ", "│   with aws_sns_topic.t,",
+                      "╵"])
+    line = terraform._first_error(text)
+    assert "\n" not in line and line.startswith("Error: creating SNS Topic (x): AccessDenied")
