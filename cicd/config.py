@@ -168,6 +168,14 @@ def _match(pattern: "re.Pattern[str]", allowed: str) -> Callable[[str], str]:
     return parse
 
 
+# Target-group names (32 characters at most) carry only this many leading characters of a service name.
+SERVICE_SHORT_LENGTH = 10
+
+
+def service_short_name(name: str) -> str:
+    return name[:SERVICE_SHORT_LENGTH].rstrip("-")
+
+
 def _services(raw: str) -> Tuple[Service, ...]:
     allowed = "comma-separated name:port:/health-path, name lowercase DNS-safe (a-z, 0-9, -), unique"
     services: List[Service] = []
@@ -180,6 +188,10 @@ def _services(raw: str) -> Tuple[Service, ...]:
             raise ValueError(f"service name {name!r} is not lowercase DNS-safe; allowed: {allowed}")
         if any(s.name == name for s in services):
             raise ValueError(f"service name {name!r} is duplicated; allowed: {allowed}")
+        clash = [s.name for s in services if service_short_name(s.name) == service_short_name(name)]
+        if clash:
+            raise ValueError(f"service names {clash[0]!r} and {name!r} share their first {SERVICE_SHORT_LENGTH} "
+                             "characters, which name their target groups; allowed: names that differ within them")
         if not port.isdigit() or not 1 <= int(port) <= 65535:
             raise ValueError(f"port {port!r} of {name}; allowed: 1-65535")
         if not _HEALTH_PATH.match(path):

@@ -6,7 +6,7 @@ use short forms.
 """
 from __future__ import annotations
 
-from cicd.config import RegionConfig, Service, Stage
+from cicd.config import RegionConfig, Service, Stage, service_short_name
 
 # Short forms for the 32-character ALB/target-group name limit.
 _STAGE_SHORT = {Stage.STAGING: "stg", Stage.PRODUCTION: "prd", Stage.BUILD: "bld"}
@@ -100,7 +100,7 @@ def alb(cfg: RegionConfig, stage: Stage) -> str:
 
 
 def target_group(cfg: RegionConfig, stage: Stage, service: Service, colour: str) -> str:
-    return _limit32(f"{cfg.project}-{stage_short(stage)}-{service.name[:10].rstrip('-')}-{colour}")
+    return _limit32(f"{cfg.project}-{stage_short(stage)}-{service_short_name(service.name)}-{colour}")
 
 
 def parameter_path(stage: Stage, service: Service) -> str:

@@ -29,8 +29,8 @@ class Parameter:
     def name(self) -> str:
         return naming.parameter_path(self.stage, self.service) + self.key
 
-    def arn(self, region: str, account_id: str) -> str:
-        return f"arn:aws:ssm:{region}:{account_id}:parameter{self.name}"
+    def arn(self, region: str, account_id: str, partition: str = "aws") -> str:
+        return f"arn:{partition}:ssm:{region}:{account_id}:parameter{self.name}"
 
 
 def build_parameters(cfg: RegionConfig, service: Service) -> Tuple[Parameter, ...]:

@@ -89,6 +89,7 @@ class Refs:
     execution_role_arn: str
     task_role_arn: str
     image: str = IMAGE_PLACEHOLDER
+    partition: str = "aws"
 
 
 def example_refs(cfg: RegionConfig, stage: Stage, service: Service, account_id: str = "123456789012") -> Refs:
@@ -122,7 +123,7 @@ def taskdef_context(cfg: RegionConfig, stage: Stage, service: Service, refs: Ref
             {"name": "PORT", "value": str(service.port)},
         ],
         "secrets": [
-            {"name": p.key, "valueFrom": p.arn(cfg.region, refs.account_id)}
+            {"name": p.key, "valueFrom": p.arn(cfg.region, refs.account_id, refs.partition)}
             for p in runtime_parameters(cfg, stage, service)
         ],
         "log_group": naming.service_log_group(cfg, stage, service),

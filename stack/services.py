@@ -65,7 +65,7 @@ class Services(Construct):
         repo = registry.repositories[service.name]
         log_group = CloudwatchLogGroup(self, f"{prefix}-logs", name=naming.service_log_group(cfg, stage, service),
                                        retention_in_days=LOG_RETENTION_DAYS, kms_key_id=encryption.arn)
-        params = [p.arn(cfg.region, ctx.account_id) for p in runtime_parameters(cfg, stage, service)]
+        params = [p.arn(cfg.region, ctx.account_id, ctx.partition) for p in runtime_parameters(cfg, stage, service)]
         param_path = ctx.arn("ssm", f"parameter{naming.parameter_path(stage, service)}*")
 
         exec_role = ctx.role(Role(self, f"{prefix}-exec", name=naming.task_role(cfg, stage, service, "exec"),
@@ -86,7 +86,8 @@ class Services(Construct):
         task_role.allow(["ssm:GetParametersByPath", "ssm:GetParameter"], [param_path])
         task_role.allow(["kms:Decrypt"], [encryption.arn])
 
-        refs = Refs(account_id=ctx.account_id, execution_role_arn=exec_role.arn, task_role_arn=task_role.arn)
+        refs = Refs(account_id=ctx.account_id, execution_role_arn=exec_role.arn, task_role_arn=task_role.arn,
+                    partition=ctx.partition)
         first = render_taskdef(cfg, stage, service, replace(refs, image=f"{repo.repository_url}:{BOOTSTRAP_TAG}"),
                                ctx.deployment_id)
         taskdef = EcsTaskDefinition(

@@ -249,3 +249,12 @@ def test_region_short_names_are_unique_across_aws_regions():
         shorts.setdefault(naming.region_short(region), []).append(region)
     assert {s: r for s, r in shorts.items() if len(r) > 1} == {}
     assert naming.region_short("us-east-1") == "use1" and naming.region_short("us-west-2") == "usw2"
+
+
+def test_service_names_must_differ_within_the_target_group_prefix(env_dir) -> None:
+    """Target-group names keep 10 characters of a service name: two names equal there would clash at apply."""
+    root = env_dir(changes={"SERVICES": "notification-service:8080:/health,notification-worker:8081:/health"})
+    with pytest.raises(ConfigError) as err:
+        load_region("us-east-1", environments_dir=root)
+    (line,) = err.value.problems
+    assert "SERVICES=" in line and "notification-service" in line and "notification-worker" in line
