@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import shutil
 import sys
 from pathlib import Path
 from typing import Dict, Iterator, Optional, Sequence
@@ -24,8 +25,14 @@ from cicd.config import ROOT, load_all
 from cicd.errors import UserError, run_cli
 from cicd.terraform import PlanSummary, Terraform, prepare_workdir
 
-DEPLOY_DIR = ROOT / ".deploy"
-EMULATOR_DIR = ROOT / ".emulator"
+# Local working state (terraform data, emulator state); CICD_WORK_DIR relocates it (tests do).
+WORK_DIR = Path(os.environ.get("CICD_WORK_DIR", ROOT))
+DEPLOY_DIR = WORK_DIR / ".deploy"
+EMULATOR_DIR = WORK_DIR / ".emulator"
+
+
+def synth_out() -> Path:
+    return Path(os.environ.get("CDKTF_OUTDIR", ROOT / "cdktf.out"))
 
 
 def emulator_workroot(port: int) -> Path:
@@ -78,7 +85,7 @@ def apply_region(region: str, env: Dict[str, str], workdir: Path, emulator: bool
                  promote: bool = False) -> Dict[str, object]:
     """Synth (reusing unchanged output), plan, confirm and apply one region; return its outputs."""
     synth.main(["--region", region] + (["--promote", region] if promote else []))
-    prepare_workdir(ROOT / "cdktf.out" / "stacks" / region, workdir, region, emulator)
+    prepare_workdir(synth_out() / "stacks" / region, workdir, region, emulator)
     tf = Terraform(workdir, env=env, label=region)
     print(f"{region}: terraform init ({'local state, emulator' if emulator else 'S3 backend'})", flush=True)
     tf.init()
@@ -107,7 +114,11 @@ def target(emulator_url: Optional[str], region: str) -> Iterator[tuple]:
     if emulator_url == "start":
         with start() as emulator:
             print(f"emulator started at {emulator.endpoint} for this run", flush=True)
-            yield emulator.subprocess_env(region), emulator_workroot(emulator.port) / region, True
+            try:
+                yield emulator.subprocess_env(region), emulator_workroot(emulator.port) / region, True
+            finally:
+                # The emulator's state dies with it: so does the local state describing it.
+                shutil.rmtree(emulator_workroot(emulator.port), ignore_errors=True)
         return
     parsed = urlparse(emulator_url)
     if parsed.scheme != "http" or parsed.hostname not in ("127.0.0.1", "localhost") or not parsed.port:

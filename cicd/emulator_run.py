@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 from cicd import synth
-from cicd.config import ROOT, load_all
-from cicd.deploy import emulator_workroot, print_outputs
+from cicd.config import load_all
+from cicd.deploy import emulator_workroot, print_outputs, synth_out
 from cicd.errors import UserError, run_cli
 from cicd.terraform import Terraform, prepare_workdir
 
@@ -96,7 +96,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     workroot.mkdir(parents=True, exist_ok=True)
     _quiet_emulator_log(workroot / "emulator.log")
     print(f"emulator: {emulator.endpoint} (request log {workroot / 'emulator.log'})", flush=True)
-    runs = [RegionRun(r, Terraform(prepare_workdir(ROOT / "cdktf.out" / "stacks" / r, workroot / r, r, True),
+    runs = [RegionRun(r, Terraform(prepare_workdir(synth_out() / "stacks" / r, workroot / r, r, True),
                                    env=emulator.subprocess_env(r), label=r)) for r in regions]
     try:
         for run in runs:

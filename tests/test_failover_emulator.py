@@ -1,0 +1,108 @@
+"""Disaster recovery end to end: us-west-2 standing by in its own emulator, the us-east-1 emulator
+stopped, and `failover --emulator` still promotes us-west-2 to serve production.
+
+One emulator process per region on separate ports, as the regions are separate in AWS. Slow
+(two applies of the us-west-2 stack); it runs in CI like every other test.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Dict, Iterator
+
+import pytest
+
+from cicd import naming
+from cicd.config import Stage, load_region
+
+REPO = Path(__file__).resolve().parent.parent
+WEST = "us-west-2"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _start_emulator(port: int, log: Path) -> subprocess.Popen:
+    process = subprocess.Popen([sys.executable, "-m", "cicd.emulator", "--port", str(port)], cwd=REPO,
+                               stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return process
+        except OSError:
+            if process.poll() is not None:
+                raise RuntimeError(f"emulator on {port} exited: {log.read_text()[-2000:]}")
+            time.sleep(0.2)
+    raise RuntimeError(f"emulator on {port} did not start")
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> Dict[str, str]:
+    return {**os.environ, "CDKTF_OUTDIR": str(tmp_path / "out"), "CICD_WORK_DIR": str(tmp_path),
+            "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20", "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+@pytest.fixture
+def emulators(tmp_path: Path) -> Iterator[Dict[str, subprocess.Popen]]:
+    ports = {"us-east-1": _free_port(), WEST: _free_port()}
+    started = {region: _start_emulator(port, tmp_path / f"emulator-{region}.log") for region, port in ports.items()}
+    try:
+        yield {"ports": ports, **started}
+    finally:
+        for process in started.values():
+            _stop(process)
+
+
+def _deploy(command: str, port: int, env: Dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "cicd.deploy", command, WEST, "--auto-approve",
+                           "--emulator", f"http://127.0.0.1:{port}"], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=1200)
+
+
+def test_failover_promotes_west_while_east_is_down(emulators, env) -> None:
+    west_port = emulators["ports"][WEST]
+    standby = _deploy("deploy", west_port, env)
+    assert standby.returncode == 0, standby.stderr[-3000:] + standby.stdout[-3000:]
+
+    _stop(emulators["us-east-1"])  # the primary region is gone
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", emulators["ports"]["us-east-1"]), timeout=2).close()
+
+    promoted = _deploy("failover", west_port, env)
+    assert promoted.returncode == 0, promoted.stderr[-3000:] + promoted.stdout[-3000:]
+    assert f"{WEST} now serves production" in promoted.stdout
+    cfg = load_region(WEST)
+    for service in cfg.services:
+        assert f"production/{service.name}: http" in promoted.stdout
+
+    import boto3
+
+    autoscaling = boto3.client("application-autoscaling", region_name=WEST,
+                               endpoint_url=f"http://127.0.0.1:{west_port}",
+                               aws_access_key_id="testing", aws_secret_access_key="testing")
+    targets = autoscaling.describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"]
+    minimum = {t["ResourceId"]: t["MinCapacity"] for t in targets}
+    full = cfg.promoted().size(Stage.PRODUCTION).desired_count
+    assert full > cfg.size(Stage.PRODUCTION).desired_count  # the standby really was reduced
+    for service in cfg.services:
+        resource = f"service/{naming.cluster(cfg)}/{naming.ecs_service(cfg, Stage.PRODUCTION, service)}"
+        assert minimum[resource] == full, f"{resource} still at standby size after failover"
