@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
-from cicd import synth
-from cicd.config import load_all
+from cicd import synth, teardown
+from cicd.config import RegionConfig, load_all
 from cicd.deploy import emulator_workroot, print_outputs, synth_out
 from cicd.errors import UserError, run_cli
 from cicd.terraform import Terraform, prepare_workdir
@@ -64,7 +64,9 @@ def check_drift(run: RegionRun) -> List[str]:
     return [f"{run.region}: drift: {change}" for change in run.terraform.changed_resources("drift.tfplan")]
 
 
-def destroy(run: RegionRun) -> None:
+def destroy(run: RegionRun, cfg: RegionConfig, env: Dict[str, str]) -> None:
+    for step in teardown.prepare_destroy(cfg, env):
+        print(f"{run.region}: {step}", flush=True)
     tf = run.terraform
     summary = tf.plan(out="destroy.tfplan", destroy=True)
     run.destroy_seconds = tf.apply("destroy.tfplan", total=summary.destroy, verb="destroyed")
@@ -82,6 +84,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     started = time.perf_counter()
     configs = load_all()
+    by_region = {c.region: c for c in configs}
     regions = args.region or [c.region for c in configs]
     unknown = sorted(set(regions) - {c.region for c in configs})
     if unknown:
@@ -106,13 +109,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         problems = [p for run in runs for p in check_drift(run)]
         if problems:
             raise UserError(problems)
-        for run, cfg in ((run, next(c for c in configs if c.region == run.region)) for run in runs):
-            lambda_exercise.run(cfg, emulator.subprocess_env(run.region))
+        for run in runs:
+            lambda_exercise.run(by_region[run.region], emulator.subprocess_env(run.region))
         if args.keep:
             _hold(emulator, runs)
             return 0
         for run in runs:
-            destroy(run)
+            destroy(run, by_region[run.region], emulator.subprocess_env(run.region))
     finally:
         for run in runs:
             run.terraform.kill()

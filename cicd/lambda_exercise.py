@@ -79,16 +79,17 @@ def run(cfg: RegionConfig, emulator_env: Dict[str, str]) -> List[Tuple[str, str,
         handler = _load_handler()
         results: List[Tuple[str, str, str]] = []
         with _environment(lambda_env):
+            healthy_hook, alarm_hook = f"{cfg.region}-hook-healthy", f"{cfg.region}-hook-alarm"
             first = deploy()
-            verdict = handler.handler({"DeploymentId": first, "LifecycleEventHookExecutionId": "hook-healthy"}, None)
+            verdict = handler.handler({"DeploymentId": first, "LifecycleEventHookExecutionId": healthy_hook}, None)
             results.append(("healthy target, no alarm", "Succeeded",
-                            moto_patches.hook_status(first, "hook-healthy") or f"none ({verdict})"))
+                            moto_patches.hook_status(first, healthy_hook) or f"none ({verdict})"))
 
             alarm = naming.alarm(cfg, Stage.STAGING, service, "target-5xx")
             cloudwatch.set_alarm_state(AlarmName=alarm, StateValue="ALARM", StateReason="emulator exercise")
             second = deploy()
-            handler.handler({"DeploymentId": second, "LifecycleEventHookExecutionId": "hook-alarm"}, None)
-            results.append((f"{alarm} in ALARM", "Failed", moto_patches.hook_status(second, "hook-alarm") or "none"))
+            handler.handler({"DeploymentId": second, "LifecycleEventHookExecutionId": alarm_hook}, None)
+            results.append((f"{alarm} in ALARM", "Failed", moto_patches.hook_status(second, alarm_hook) or "none"))
 
             message = {"AlarmName": alarm, "NewStateValue": "ALARM", "NewStateReason": "emulator exercise"}
             handler.handler({"Records": [{"EventSource": "aws:sns", "Sns": {"Message": json.dumps(message)}}]}, None)

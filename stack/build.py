@@ -16,6 +16,7 @@ from cicd.render import render_build_buildspec, render_test_buildspec
 from stack.context import StackContext
 from stack.encryption import Encryption
 from stack.iam import Role
+from stack.policy import LOG_RETENTION, skip
 from stack.registry import Registry
 from stack.services import Services
 from stack.storage import Storage
@@ -43,8 +44,13 @@ class Builds(Construct):
             self.builds[service.name] = self._project(
                 ctx, encryption, self.build_role, naming.build_project(cfg, service),
                 f"Build, scan and push {service.name}", render_build_buildspec(cfg, service, taskdefs))
+            skip(self.builds[service.name], "CKV_AWS_316",
+                 "docker build and push need privileged mode (the Docker daemon); the project builds only "
+                 "this monorepo's Dockerfiles from the pipeline's own source artifact")
         self.test = self._project(ctx, encryption, self.test_role, naming.test_project(cfg),
                                   "Run every service's tests", render_test_buildspec(cfg.services))
+        skip(self.test, "CKV_AWS_316", "`docker build --target test` runs the services' tests and needs the Docker "
+                                       "daemon (privileged mode); the project runs only this monorepo's code")
 
         for role in (self.build_role, self.test_role):
             role.allow(["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"], [f"{storage.artifacts.arn}/*"])
@@ -59,6 +65,7 @@ class Builds(Construct):
                  buildspec: str) -> CodebuildProject:
         log_group = CloudwatchLogGroup(self, f"{name}-logs", name=naming.codebuild_log_group(name),
                                        retention_in_days=LOG_RETENTION_DAYS, kms_key_id=encryption.arn)
+        skip(log_group, "CKV_AWS_338", LOG_RETENTION)
         role.allow(["logs:CreateLogStream", "logs:PutLogEvents"], [f"{log_group.arn}:*"])
         return CodebuildProject(
             self, name, name=name, description=description, service_role=role.arn,

@@ -12,6 +12,7 @@ from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.lambda_function import LambdaFunction
 from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
+from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
 from constructs import Construct
 
 from cicd import naming
@@ -19,11 +20,17 @@ from cicd.config import DEPLOY_STAGES, LOG_RETENTION_DAYS, ROOT
 from stack.context import StackContext
 from stack.encryption import Encryption
 from stack.iam import Role
+from stack.network import INTERFACE_ENDPOINTS
 from stack.notifications import Notifications
+from stack.policy import LOG_RETENTION, skip
 
 SOURCE_DIR = ROOT / "lambda" / "health_check"
 RUNTIME = "python3.12"
 TIMEOUT_SECONDS = 60  # far below CodeDeploy's one-hour hook limit; the code keeps its retries within it
+# At most three deployments run at once (one stage's three services) plus alarm notifications; throttled
+# asynchronous invocations are retried by Lambda, and the cap keeps an alarm storm from starving the account.
+RESERVED_CONCURRENCY = 5
+DLQ_RETENTION_SECONDS = 14 * 24 * 3600  # SQS's maximum: time to look at an event that failed every retry
 
 
 def _clean_source() -> Path:
@@ -46,6 +53,12 @@ class HealthLambda(Construct):
         self.function_arn = ctx.arn("lambda", f"function:{name}")
         log_group = CloudwatchLogGroup(self, "logs", name=f"/aws/lambda/{name}", retention_in_days=LOG_RETENTION_DAYS,
                                        kms_key_id=encryption.arn)
+        skip(log_group, "CKV_AWS_338", LOG_RETENTION)
+        # SNS invokes the function asynchronously (alarm notifications): an event that still fails after
+        # Lambda's two retries lands in this queue instead of being dropped.
+        self.dead_letters = SqsQueue(self, "dead-letters", name=f"{name}-dlq", kms_master_key_id=encryption.arn,
+                                     kms_data_key_reuse_period_seconds=300,
+                                     message_retention_seconds=DLQ_RETENTION_SECONDS)
         role = ctx.role(Role(self, "role", name=naming.role(cfg, "health-lambda"),
                              description="Deployment health checks and alarm-driven rollbacks",
                              service="lambda.amazonaws.com"))
@@ -64,6 +77,7 @@ class HealthLambda(Construct):
         role.allow_unscoped(["elasticloadbalancing:DescribeTargetHealth", "elasticloadbalancing:DescribeTargetGroups",
                              "xray:PutTraceSegments", "xray:PutTelemetryRecords"])
         role.allow(["sns:Publish"], [notifications.topic.arn])
+        role.allow(["sqs:SendMessage"], [self.dead_letters.arn])
         role.allow(["kms:Decrypt", "kms:GenerateDataKey"], [encryption.arn])
 
         code = TerraformAsset(self, "code", path=str(_clean_source()), type=AssetType.ARCHIVE)
@@ -72,6 +86,8 @@ class HealthLambda(Construct):
             role=role.arn, runtime=RUNTIME, handler="handler.handler", filename=code.path,
             source_code_hash=code.asset_hash, timeout=TIMEOUT_SECONDS, memory_size=256,
             kms_key_arn=encryption.arn, tracing_config={"mode": "Active"},
+            reserved_concurrent_executions=RESERVED_CONCURRENCY,
+            dead_letter_config={"target_arn": self.dead_letters.arn},
             environment={"variables": {
                 "CODEDEPLOY_APPLICATION": app,
                 "NOTIFICATION_TOPIC_ARN": notifications.topic.arn,
@@ -81,6 +97,14 @@ class HealthLambda(Construct):
             }},
             depends_on=[log_group],
         )
+        skip(self.function, "CKV_AWS_117",
+             "the function only calls AWS APIs (CodeDeploy, CloudWatch, ELB, ECS, SNS, X-Ray); the private "
+             "subnets have no internet route and VPC endpoints only for " + ", ".join(INTERFACE_ENDPOINTS)
+             + " and S3, so inside the VPC it could reach none of them")
+        skip(self.function, "CKV_AWS_272",
+             "code signing needs an AWS Signer signing profile and a package signed by a Signer job in S3; "
+             "this package is built at synth from lambda/health_check, which is reviewed and tested in this "
+             "repository")
         LambdaPermission(self, "from-alarms", statement_id="AllowAlarmTopic", action="lambda:InvokeFunction",
                          function_name=self.function.function_name, principal="sns.amazonaws.com",
                          source_arn=notifications.alarm_topic.arn)

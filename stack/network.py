@@ -29,6 +29,7 @@ from cicd.config import LOG_RETENTION_DAYS
 from stack.context import StackContext
 from stack.encryption import Encryption
 from stack.iam import Role
+from stack.policy import LOG_RETENTION, skip
 
 INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "logs", "ssm")
 
@@ -80,6 +81,7 @@ class Network(Construct):
 
         flow_logs = CloudwatchLogGroup(self, "flow-logs", name=f"/vpc/{cfg.project}/flow-logs",
                                        retention_in_days=LOG_RETENTION_DAYS, kms_key_id=encryption.arn)
+        skip(flow_logs, "CKV_AWS_338", LOG_RETENTION)
         role = ctx.role(Role(self, "flow-logs-role", name=naming.role(cfg, "flowlogs"),
                              description="VPC flow logs delivery to CloudWatch Logs",
                              service="vpc-flow-logs.amazonaws.com",

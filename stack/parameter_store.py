@@ -15,6 +15,7 @@ from constructs import Construct
 from cicd.parameters import SECRET_PLACEHOLDER, all_parameters
 from stack.context import StackContext
 from stack.encryption import Encryption
+from stack.policy import skip
 from stack.registry import Registry
 
 
@@ -39,3 +40,6 @@ class ParameterStore(Construct):
                 self.parameters[p.name] = SsmParameter(
                     self, slug, name=p.name, description=p.description, type="String",
                     value=p.value if p.value is not None else computed[p.name], tags=tags)
+                skip(self.parameters[p.name], "CKV2_AWS_34",
+                     "non-secret configuration stays a String so its value is reviewable in plans; "
+                     "secrets are SecureString parameters encrypted with the stack's KMS key")

@@ -15,6 +15,7 @@ from stack.context import StackContext
 from stack.delivery import Delivery
 from stack.deployments import Deployments
 from stack.encryption import Encryption
+from stack.firewall import Firewall
 from stack.health_lambda import HealthLambda
 from stack.load_balancing import LoadBalancing
 from stack.monitoring import Monitoring
@@ -47,6 +48,7 @@ class PipelineStack(TerraformStack):
         notifications = Notifications(self, "notifications", ctx=ctx, encryption=encryption)
         ParameterStore(self, "parameters", ctx=ctx, encryption=encryption, registry=registry)
         traffic = LoadBalancing(self, "traffic", ctx=ctx, network=network, storage=storage)
+        Firewall(self, "firewall", ctx=ctx, encryption=encryption, traffic=traffic)
         services = Services(self, "services", ctx=ctx, encryption=encryption, network=network, registry=registry,
                             traffic=traffic)
         monitoring = Monitoring(self, "monitoring", ctx=ctx, traffic=traffic, services=services,

@@ -30,6 +30,7 @@ from stack.encryption import Encryption
 from stack.iam import Role
 from stack.load_balancing import LoadBalancing
 from stack.network import Network
+from stack.policy import LOG_RETENTION, skip
 from stack.registry import Registry
 
 BOOTSTRAP_TAG = "bootstrap"  # the image the first task definition names, until the pipeline's first release
@@ -65,6 +66,7 @@ class Services(Construct):
         repo = registry.repositories[service.name]
         log_group = CloudwatchLogGroup(self, f"{prefix}-logs", name=naming.service_log_group(cfg, stage, service),
                                        retention_in_days=LOG_RETENTION_DAYS, kms_key_id=encryption.arn)
+        skip(log_group, "CKV_AWS_338", LOG_RETENTION)
         params = [p.arn(cfg.region, ctx.account_id, ctx.partition) for p in runtime_parameters(cfg, stage, service)]
         param_path = ctx.arn("ssm", f"parameter{naming.parameter_path(stage, service)}*")
 

@@ -77,7 +77,8 @@ def test_container_definitions_are_the_rendered_template(stack, cfg, deployment_
         assert log["options"]["awslogs-group"] == f"/ecs/{cfg.project}/{stage.value}/{service.name}", where
         assert log["options"]["awslogs-region"] == cfg.region
         assert stack.the("aws_cloudwatch_log_group", name=log["options"]["awslogs-group"])
-        secret_arn = re.compile(rf"^arn:aws:ssm:{re.escape(cfg.region)}:{re.escape(stack.account_token())}"
+        partition = re.escape("${data.aws_partition.partition.partition}")
+        secret_arn = re.compile(rf"^arn:{partition}:ssm:{re.escape(cfg.region)}:{re.escape(stack.account_token())}"
                                 rf":parameter(/pipeline/{stage.value}/{re.escape(service.name)}/[A-Za-z0-9_]+)$")
         parameters = {p["name"] for p in stack.bodies("aws_ssm_parameter")}
         assert container["secrets"], where
@@ -88,7 +89,8 @@ def test_container_definitions_are_the_rendered_template(stack, cfg, deployment_
 
         # exactly what the template renders for the same references
         refs = Refs(account_id=stack.account_token(), execution_role_arn=taskdef["execution_role_arn"],
-                    task_role_arn=taskdef["task_role_arn"], image=container["image"])
+                    task_role_arn=taskdef["task_role_arn"], image=container["image"],
+                    partition="${data.aws_partition.partition.partition}")
         rendered = render_taskdef(cfg, stage, service, refs, deployment_id)
         assert containers == rendered["containerDefinitions"], where
         assert (taskdef["cpu"], taskdef["memory"], taskdef["family"]) == (

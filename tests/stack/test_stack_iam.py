@@ -114,7 +114,8 @@ def test_no_wildcard_actions_in_role_policies(stack):
     for name, statement in statements:
         assert "NotAction" not in statement and "NotResource" not in statement, name
         for action in _as_list(statement["Action"]):
-            assert action != "*" and not action.endswith(":*"), f"{name}: {action}"
+            # no "*", no service-wide "s3:*", and no partial "s3:Get*" either: every action by name
+            assert "*" not in action, f"{name}: wildcard action {action}"
             assert ":" in action, f"{name}: {action}"
 
 
@@ -159,3 +160,110 @@ def test_two_region_stacks_do_not_collide_on_global_names(synthesized):
     assert all(roles) and all(buckets)
     assert roles[0].isdisjoint(roles[1]), roles[0] & roles[1]
     assert buckets[0].isdisjoint(buckets[1]), buckets[0] & buckets[1]
+
+
+# --- trust: every role is assumed by exactly what uses it ----------------------------------------------
+
+def _expected_principals(stack) -> Dict[str, List[dict]]:
+    """role logical id -> the principals that use it, read from the resources that name the role."""
+    users = []
+    for project in stack.bodies("aws_codebuild_project"):
+        users.append((project["service_role"], {"Service": "codebuild.amazonaws.com"}))
+    for group in stack.bodies("aws_codedeploy_deployment_group"):
+        users.append((group["service_role_arn"], {"Service": "codedeploy.amazonaws.com"}))
+    for taskdef in stack.bodies("aws_ecs_task_definition"):
+        for key in ("execution_role_arn", "task_role_arn"):
+            users.append((taskdef[key], {"Service": "ecs-tasks.amazonaws.com"}))
+    for function in stack.bodies("aws_lambda_function"):
+        users.append((function["role"], {"Service": "lambda.amazonaws.com"}))
+    for flow_log in stack.bodies("aws_flow_log"):
+        users.append((flow_log["iam_role_arn"], {"Service": "vpc-flow-logs.amazonaws.com"}))
+    for target in stack.bodies("aws_cloudwatch_event_target"):
+        if target.get("role_arn"):
+            users.append((target["role_arn"], {"Service": "events.amazonaws.com"}))
+    for pipeline in stack.bodies("aws_codepipeline"):
+        users.append((pipeline["role_arn"], {"Service": "codepipeline.amazonaws.com"}))
+        for stage in pipeline["stage"]:
+            for action in stage["action"]:
+                users.append((action["role_arn"], {"AWS": pipeline["role_arn"]}))
+    expected: Dict[str, List[dict]] = {}
+    for arn, principal in users:
+        name = stack.ref(arn, "aws_iam_role", "arn")[0]
+        if principal not in expected.setdefault(name, []):
+            expected[name].append(principal)
+    return expected
+
+
+def test_every_role_trusts_only_what_uses_it(stack):
+    expected = _expected_principals(stack)
+    roles = stack.resources("aws_iam_role")
+    assert set(roles) == set(expected), f"roles nothing uses: {sorted(set(roles) - set(expected))}"
+    for name, role in roles.items():
+        assert len(expected[name]) == 1, f"{role['name']} is used by {expected[name]}"
+        principals = [s["Principal"] for s in _trust(role)]
+        assert principals == expected[name], f"{role['name']} trusts {principals}, used by {expected[name]}"
+        for principal in principals:
+            for value in principal.values():
+                assert "*" not in value, f"{role['name']}: wildcard principal {value}"
+
+
+def _planted(stack, change) -> object:
+    doc = copy.deepcopy(stack.doc)
+    change(doc)
+    return type(stack)(stack.cfg, stack.directory, doc)
+
+
+def _first_policy(doc) -> dict:
+    policies = doc["resource"]["aws_iam_role_policy"]
+    return policies[sorted(policies)[0]]
+
+
+def _add_statement(statement: dict):
+    def change(doc):
+        policy = _first_policy(doc)
+        document = json.loads(policy["policy"])
+        document["Statement"].append(statement)
+        policy["policy"] = json.dumps(document)
+    return change
+
+
+def _trusting(role_name_part: str, principal: dict):
+    def change(doc):
+        roles = [r for r in doc["resource"]["aws_iam_role"].values() if role_name_part in r["name"]]
+        assert roles, role_name_part
+        trust = json.loads(roles[0]["assume_role_policy"])
+        trust["Statement"][0]["Principal"] = principal
+        roles[0]["assume_role_policy"] = json.dumps(trust)
+    return change
+
+
+def _shared_stage_role(doc):
+    pipeline = next(iter(doc["resource"]["aws_codepipeline"].values()))
+    test_role = pipeline["stage"][2]["action"][0]["role_arn"]
+    for action in pipeline["stage"][1]["action"]:  # Build runs under Test's role
+        action["role_arn"] = test_role
+
+
+@pytest.mark.parametrize("change, checks", [
+    (_add_statement({"Effect": "Allow", "Action": "*", "Resource": "*"}),
+     [test_no_wildcard_actions_in_role_policies, test_resource_star_only_for_unscoped_actions]),
+    (_add_statement({"Effect": "Allow", "Action": ["s3:Get*"], "Resource": ["arn:aws:s3:::b/*"]}),
+     [test_no_wildcard_actions_in_role_policies]),
+    (_add_statement({"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "*"}),
+     [test_resource_star_only_for_unscoped_actions]),
+    (_add_statement({"Effect": "Allow", "Action": ["ecr:GetAuthorizationToken"], "Resource": ["*", "arn:aws:s3:::b"]}),
+     [test_resource_star_only_for_unscoped_actions]),
+    (_trusting("flowlogs", {"AWS": "*"}), [test_every_role_trusts_only_what_uses_it]),
+    (_trusting("flowlogs", {"Service": "lambda.amazonaws.com"}), [test_every_role_trusts_only_what_uses_it]),
+    (_trusting("codebuild-build", {"Service": "*"}),
+     [test_every_role_trusts_only_what_uses_it, test_service_roles_trust_only_their_service]),
+    (_trusting("stage-test", {"AWS": "*"}),
+     [test_every_role_trusts_only_what_uses_it, test_stage_roles_are_assumable_only_by_the_pipeline_role]),
+    (_shared_stage_role, [test_each_pipeline_stage_runs_under_its_own_role]),
+], ids=["action-star", "service-wildcard", "scoped-action-on-star", "star-mixed-with-arns", "trust-any-account",
+        "trust-wrong-service", "trust-any-service", "stage-role-any-account", "shared-stage-role"])
+def test_each_iam_check_fails_on_a_planted_violation(stack, change, checks):
+    planted = _planted(stack, change)
+    for check in checks:
+        with pytest.raises(AssertionError):
+            check(planted)
