@@ -6,7 +6,7 @@ is applied before the server starts. Use it from Python::
     from cicd import emulator
 
     with emulator.start() as emu:               # free loopback port
-        env = {**os.environ, **emu.env(region="eu-west-1")}
+        env = emu.subprocess_env(region="eu-west-1")   # os.environ + endpoint, test keys, no IMDS
         subprocess.run(["terraform", "apply", "-auto-approve"], env=env, check=True)
 
 or as a separate process (one per region if you like)::
@@ -14,15 +14,23 @@ or as a separate process (one per region if you like)::
     python -m cicd.emulator --port 4566         # prints the endpoint; Ctrl-C / SIGTERM stops it
 
 Servers started in the same Python process share moto's in-memory state (moto keeps its backends in
-module globals); start separate processes when you need isolated state.
+module globals); start separate processes when you need isolated state. The patches change moto for the
+whole process while an emulator runs here, and are removed when the last one stops.
+
+Terraform provider settings that work with it: ``access_key``/``secret_key`` "testing",
+``skip_credentials_validation``, ``skip_metadata_api_check``, ``s3_use_path_style = true`` and the
+endpoint from AWS_ENDPOINT_URL. Do not set ``skip_requesting_account_id``: the provider would then build
+some ARNs with an empty account (CodeDeploy tags never read back); moto answers sts:GetCallerIdentity.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import signal
+import socket
 import sys
 import threading
 import urllib.request
@@ -107,14 +115,17 @@ class Emulator:
         if self._stopped:
             return
         self._stopped = True
-        self._server.stop()
-        # werkzeug's shutdown() stops serve_forever but leaves the listening socket open.
-        inner = getattr(self._server, "_server", None)
-        if inner is not None:
-            try:
-                inner.server_close()
-            except OSError:
-                pass
+        try:
+            self._server.stop()
+            # werkzeug's shutdown() stops serve_forever but leaves the listening socket open.
+            inner = getattr(self._server, "_server", None)
+            if inner is not None:
+                try:
+                    inner.server_close()
+                except OSError:
+                    pass
+        finally:
+            _release_patches()
 
     def __enter__(self) -> "Emulator":
         return self
@@ -126,20 +137,62 @@ class Emulator:
         return f"Emulator({self.endpoint}{', stopped' if self._stopped else ''})"
 
 
-def start(port: int = 0, host: str = "127.0.0.1") -> Emulator:
+# In-process emulators running. The patches change moto for the whole process, so they are in effect
+# while at least one runs and removed after the last one stops (in-process moto tests then see plain moto).
+_ACTIVE = 0
+_ACTIVE_LOCK = threading.Lock()
+
+
+def _release_patches() -> None:
+    from cicd import moto_patches
+
+    global _ACTIVE
+    with _ACTIVE_LOCK:
+        _ACTIVE -= 1
+        if _ACTIVE == 0:
+            moto_patches.remove_all()
+
+
+def _check_free(host: str, port: int) -> None:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as werkzeug's server does
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise OSError(exc.errno, f"cannot listen on {host}:{port}: {exc.strerror}") from None
+
+
+def start(port: int = 0, host: str = "127.0.0.1", quiet: bool = True) -> Emulator:
     """Apply the compatibility patches and start a moto server on ``host:port`` in a daemon thread.
 
-    ``port=0`` picks a free port; read it back from ``.port`` / ``.endpoint``.
+    The patches stay in effect in this process until the last emulator started here is stopped.
+
+    ``port=0`` picks a free port; read it back from ``.port`` / ``.endpoint``. ``quiet`` silences the
+    per-request access log (werkzeug's INFO messages).
     """
     from moto.server import ThreadedMotoServer
 
     from cicd import moto_patches
 
-    moto_patches.apply_all()
+    if port:
+        _check_free(host, port)  # ThreadedMotoServer.start() would wait forever on a port in use
+    global _ACTIVE
+    with _ACTIVE_LOCK:
+        moto_patches.apply_all()
+        _ACTIVE += 1
+    if quiet:
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
-    server.start()
-    real_host, real_port = server.get_host_and_port()
-    return Emulator(server, host, int(real_port))
+    try:
+        server.start()
+    except BaseException:
+        _release_patches()
+        raise
+    _, real_port = server.get_host_and_port()
+    # a wildcard bind is reached through loopback
+    client_host = "127.0.0.1" if host in ("", "0.0.0.0") else host
+    return Emulator(server, client_host, int(real_port))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -150,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0, help="TCP port (default: a free one)")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     parser.add_argument("--region", default=None, help="only used for the printed environment")
+    parser.add_argument("--verbose", action="store_true", help="log every request")
     parser.add_argument(
         "--env-json", action="store_true", help="print the client environment as one JSON line too"
     )
@@ -160,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     def _request_stop(signum: int, _frame: object) -> None:
         stop_requested.set()
 
-    emu = start(port=args.port, host=args.host)
+    emu = start(port=args.port, host=args.host, quiet=not args.verbose)
     previous = {
         sig: signal.signal(sig, _request_stop) for sig in (signal.SIGINT, signal.SIGTERM)
     }
