@@ -1,9 +1,6 @@
 """`cicd.diagram`: the pipeline's Mermaid flowchart and overview, generated from the synthesized JSON.
 
-One synth of the current code per session (`synth_out`, ~20 s). The stack tests' synth fixtures live
-in tests/stack/conftest.py, which pytest only applies to tests under tests/stack/, so this module
-synthesizes once itself, through `cicd.synth.main` (the path `nox -s synth` takes), with a fixed
-DEPLOYMENT_ID. Expectations are read from that JSON independently of `cicd.diagram` (following
+Uses the stack tests' one synth of the current code per session (`synthesized` in conftest.py). Expectations are read from that JSON independently of `cicd.diagram` (following
 `${type.name.attr}` references by hand); the Mermaid text is checked with a small parser.
 """
 from __future__ import annotations
@@ -18,10 +15,10 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
 
-from cicd import diagram, synth
+from cicd import diagram
 from cicd.config import load_all
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 REGIONS = tuple(c.region for c in load_all())
 DEPLOYMENT_ID = "20261127T102500Z"
 OTHER_DEPLOYMENT_ID = "20261128T093000Z"
@@ -30,16 +27,9 @@ UPDATE = "run nox -s diagram -- --update-readme"
 
 
 @pytest.fixture(scope="session")
-def synth_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Both regions synthesized once from the current code: the synth output folder (like cdktf.out)."""
-    out = tmp_path_factory.mktemp("diagram-synth") / "cdktf.out"
-    patch = pytest.MonkeyPatch()
-    patch.setenv("DEPLOYMENT_ID", DEPLOYMENT_ID)
-    try:
-        assert synth.main(["--out", str(out)]) == 0
-    finally:
-        patch.undo()
-    return out
+def synth_out(synthesized) -> Path:
+    """The stack tests' one synth of both regions (tests/stack/conftest.py): its output folder."""
+    return next(iter(synthesized.values())).directory.parent.parent
 
 
 @pytest.fixture(scope="session")
