@@ -64,12 +64,24 @@ def check_drift(run: RegionRun) -> List[str]:
     return [f"{run.region}: drift: {change}" for change in run.terraform.changed_resources("drift.tfplan")]
 
 
-def destroy(run: RegionRun, cfg: RegionConfig, env: Dict[str, str]) -> None:
-    for step in teardown.prepare_destroy(cfg, env):
-        print(f"{run.region}: {step}", flush=True)
+def destroy(run: RegionRun, cfg: RegionConfig, env: Dict[str, str], attempts: int = 3) -> None:
+    """Operator steps (teardown.prepare_destroy), then destroy; repeated while a bucket refills.
+
+    Log delivery into a bucket can land after it was emptied (AWS delivers access logs late too),
+    so a destroy that stops at a non-empty bucket empties it again and destroys what is left.
+    """
     tf = run.terraform
-    summary = tf.plan(out="destroy.tfplan", destroy=True)
-    run.destroy_seconds = tf.apply("destroy.tfplan", total=summary.destroy, verb="destroyed")
+    for attempt in range(1, attempts + 1):
+        for step in teardown.prepare_destroy(cfg, env):
+            print(f"{run.region}: {step}", flush=True)
+        summary = tf.plan(out="destroy.tfplan", destroy=True)
+        try:
+            run.destroy_seconds += tf.apply("destroy.tfplan", total=summary.destroy, verb="destroyed")
+            break
+        except UserError as err:
+            if attempt == attempts or "BucketNotEmpty" not in str(err):
+                raise
+            print(f"{run.region}: a bucket refilled during destroy; emptying it again", flush=True)
     left = [r for r in tf.state_list() if not r.startswith("data.")]
     if left:
         raise UserError(f"{run.region}: destroy left {len(left)} resources in state: {', '.join(left[:5])}")
@@ -101,6 +113,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     print(f"emulator: {emulator.endpoint} (request log {workroot / 'emulator.log'})", flush=True)
     runs = [RegionRun(r, Terraform(prepare_workdir(synth_out() / "stacks" / r, workroot / r, r, True),
                                    env=emulator.subprocess_env(r), label=r)) for r in regions]
+    succeeded = False
     try:
         for run in runs:
             apply(run)
@@ -113,13 +126,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             lambda_exercise.run(by_region[run.region], emulator.subprocess_env(run.region))
         if args.keep:
             _hold(emulator, runs)
+            succeeded = True
             return 0
         for run in runs:
             destroy(run, by_region[run.region], emulator.subprocess_env(run.region))
+        succeeded = True
     finally:
         for run in runs:
             run.terraform.kill()
         emulator.stop()
+        if not succeeded and (workroot / "emulator.log").exists():
+            kept = workroot.parent / "last-failure.log"
+            shutil.copy2(workroot / "emulator.log", kept)
+            print(f"emulator request log kept in {kept}", file=sys.stderr)
         # The emulator's state was in memory: the local state files would describe nothing.
         shutil.rmtree(workroot, ignore_errors=True)
     total = time.perf_counter() - started

@@ -9,6 +9,7 @@ deployed resources (deployment group, target groups, alarms, topics) in the emul
 from __future__ import annotations
 
 import contextlib
+import io
 import importlib.util
 import ipaddress
 import json
@@ -38,7 +39,13 @@ def _environment(values: Dict[str, str]) -> Iterator[None]:
 
 
 def _load_handler():
-    """The function's handler module, under a name no other `handler` module can shadow."""
+    """A fresh copy of the function's handler, under a name no other `handler` module can shadow.
+
+    A Lambda function lives in one region and its modules cache their clients; each region's
+    exercise therefore loads its own copy, as each region runs its own function.
+    """
+    for name in [m for m in sys.modules if m.startswith("hc_")]:
+        del sys.modules[name]
     if str(HANDLER_DIR) not in sys.path:
         sys.path.insert(0, str(HANDLER_DIR))  # for its hc_* modules
     spec = importlib.util.spec_from_file_location("health_check_handler", HANDLER_DIR / "handler.py")
@@ -78,7 +85,8 @@ def run(cfg: RegionConfig, emulator_env: Dict[str, str]) -> List[Tuple[str, str,
 
         handler = _load_handler()
         results: List[Tuple[str, str, str]] = []
-        with _environment(lambda_env):
+        decisions = io.StringIO()
+        with _environment(lambda_env), contextlib.redirect_stdout(decisions):
             healthy_hook, alarm_hook = f"{cfg.region}-hook-healthy", f"{cfg.region}-hook-alarm"
             first = deploy()
             verdict = handler.handler({"DeploymentId": first, "LifecycleEventHookExecutionId": healthy_hook}, None)
@@ -103,6 +111,7 @@ def run(cfg: RegionConfig, emulator_env: Dict[str, str]) -> List[Tuple[str, str,
         print(f"  {scenario.ljust(width)}  expected {expected:<9}  got {got}")
     wrong = [f"{cfg.region}: health Lambda: {s}: expected {e}, got {g}" for s, e, g in results if e != g]
     if wrong:
+        print(f"{cfg.region}: the function's decision log:\n{decisions.getvalue()}", file=sys.stderr)
         raise UserError(wrong)
     return results
 

@@ -32,10 +32,17 @@ def prepare_destroy(cfg: RegionConfig, env: Dict[str, str]) -> List[str]:
                 LoadBalancerArn=lb["LoadBalancerArn"],
                 Attributes=[{"Key": "deletion_protection.enabled", "Value": "false"}])
             done.append(f"lifted deletion protection of {lb['LoadBalancerName']}")
-    for bucket in s3.buckets.all():
-        if bucket.name.startswith(f"{cfg.project}-pipeline-") and bucket.name.endswith(f"-{cfg.region}"):
-            versions = list(bucket.object_versions.all())
-            if versions:
-                bucket.object_versions.delete()
-                done.append(f"emptied {bucket.name} ({len(versions)} object versions)")
+    buckets = [b for b in s3.buckets.all()
+               if b.name.startswith(f"{cfg.project}-pipeline-") and b.name.endswith(f"-{cfg.region}")]
+    # Stop access-log delivery first: every request made while emptying (and destroying) a logged
+    # bucket would otherwise write new log objects into the log bucket behind us.
+    for bucket in buckets:
+        if s3.meta.client.get_bucket_logging(Bucket=bucket.name).get("LoggingEnabled"):
+            s3.meta.client.put_bucket_logging(Bucket=bucket.name, BucketLoggingStatus={})
+            done.append(f"stopped access logging of {bucket.name}")
+    for bucket in buckets:
+        versions = list(bucket.object_versions.all())
+        if versions:
+            bucket.object_versions.delete()
+            done.append(f"emptied {bucket.name} ({len(versions)} object versions)")
     return done
