@@ -163,6 +163,25 @@ def _check_free(host: str, port: int) -> None:
             raise OSError(exc.errno, f"cannot listen on {host}:{port}: {exc.strerror}") from None
 
 
+class OneRequestAtATime:
+    """WSGI wrapper: moto's in-memory backends are not thread-safe, but its server is threaded.
+
+    Terraform sends up to ten requests at once; two of them mutating one backend (e.g. EC2 security
+    group rules) can make moto fail one with a 500, after the change was made, and the provider's
+    retry then meets "already exists" (InvalidPermission.Duplicate, PriorityInUse). AWS serializes
+    such changes itself; here each request is handled alone. Requests are short: the provider's
+    waits are its own sleeps, so this costs little.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.lock = threading.Lock()
+
+    def __call__(self, environ: Any, start_response: Any) -> list:
+        with self.lock:
+            return list(self.app(environ, start_response))
+
+
 def start(port: int = 0, host: str = "127.0.0.1", quiet: bool = True) -> Emulator:
     """Apply the compatibility patches and start a moto server on ``host:port`` in a daemon thread.
 
@@ -189,6 +208,8 @@ def start(port: int = 0, host: str = "127.0.0.1", quiet: bool = True) -> Emulato
     except BaseException:
         _release_patches()
         raise
+    inner = server._server  # werkzeug's server; its handler calls `server.app` for every request
+    inner.app = OneRequestAtATime(inner.app)
     _, real_port = server.get_host_and_port()
     # a wildcard bind is reached through loopback
     client_host = "127.0.0.1" if host in ("", "0.0.0.0") else host

@@ -132,3 +132,35 @@ def test_cli_runs_patched_server_and_stops_on_signal(sig) -> None:
             proc.wait()
     assert proc.returncode == 0, err
     assert "emulator stopped" in out
+
+
+def test_requests_are_handled_one_at_a_time() -> None:
+    """moto's backends are not thread-safe: the emulator serializes requests (see OneRequestAtATime)."""
+    import threading
+    import time
+
+    from cicd.emulator import OneRequestAtATime
+
+    inside, overlaps = [0], []
+
+    def app(environ, start_response):
+        inside[0] += 1
+        overlaps.append(inside[0])
+        time.sleep(0.01)
+        inside[0] -= 1
+        start_response("200 OK", [])
+        return [b"ok"]
+
+    wrapped = OneRequestAtATime(app)
+    threads = [threading.Thread(target=wrapped, args=({}, lambda *a: None)) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert overlaps == [1] * 8
+
+
+def test_the_running_emulator_serializes_requests(emulator) -> None:
+    from cicd.emulator import OneRequestAtATime
+
+    assert isinstance(emulator._server._server.app, OneRequestAtATime)
