@@ -133,10 +133,17 @@ class RegionConfig:
 
 @functools.lru_cache(maxsize=1)
 def aws_regions() -> frozenset:
-    """Real commercial AWS regions, from botocore's own endpoint data (no network)."""
-    import botocore.session
+    """Real commercial AWS regions, from botocore's own endpoint data (no network).
 
-    return frozenset(botocore.session.get_session().get_available_regions("ecs"))
+    Read straight from the file: creating a botocore session for it costs ~0.25 s on every command.
+    """
+    import json
+
+    import botocore
+
+    endpoints = json.loads((Path(botocore.__file__).parent / "data" / "endpoints.json").read_text())
+    partition = next(p for p in endpoints["partitions"] if p["partition"] == "aws")
+    return frozenset(partition["regions"])
 
 
 # --- parsing helpers: each returns the value or raises ValueError("what is allowed") ---------

@@ -4,6 +4,7 @@ Used by the preview (no cdktf) and by the stack (with Terraform references as ro
 """
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,6 +82,12 @@ class Renderer:
                                 f"{err.msg} at line {err.lineno}") from None
 
 
+@functools.lru_cache(maxsize=1)
+def default_renderer() -> "Renderer":
+    """One Jinja environment per process: compiling the templates again for every call costs time."""
+    return Renderer()
+
+
 @dataclass(frozen=True)
 class Refs:
     """Values only known at deploy time: Terraform references in the stack, examples in previews."""
@@ -136,11 +143,11 @@ def taskdef_context(cfg: RegionConfig, stage: Stage, service: Service, refs: Ref
 def render_taskdef(cfg: RegionConfig, stage: Stage, service: Service, refs: Refs,
                    deployment_id: Optional[str], renderer: Optional[Renderer] = None) -> Dict[str, Any]:
     """The ECS RegisterTaskDefinition input for one stage of one service."""
-    return (renderer or Renderer()).render_json(TASKDEF, taskdef_context(cfg, stage, service, refs, deployment_id))
+    return (renderer or default_renderer()).render_json(TASKDEF, taskdef_context(cfg, stage, service, refs, deployment_id))
 
 
 def render_appspec(cfg: RegionConfig, service: Service, renderer: Optional[Renderer] = None) -> str:
-    return (renderer or Renderer()).render(APPSPEC, {
+    return (renderer or default_renderer()).render(APPSPEC, {
         "container_name": naming.container(service),
         "port": service.port,
         "hook_function": naming.health_function(cfg),
@@ -154,7 +161,7 @@ def render_build_buildspec(cfg: RegionConfig, service: Service, taskdefs: Mappin
     The build adds its own deployment-id tag (its start time), so the buildspec does not change
     from one synth to the next.
     """
-    renderer = renderer or Renderer()
+    renderer = renderer or default_renderer()
     appspec = render_appspec(cfg, service, renderer)
     return renderer.render(BUILD_BUILDSPEC, {
         "service_name": service.name,
@@ -173,6 +180,6 @@ def render_build_buildspec(cfg: RegionConfig, service: Service, taskdefs: Mappin
 
 
 def render_test_buildspec(services: Sequence[Service], renderer: Optional[Renderer] = None) -> str:
-    return (renderer or Renderer()).render(TEST_BUILDSPEC, {
+    return (renderer or default_renderer()).render(TEST_BUILDSPEC, {
         "service_paths": " ".join(f"services/{s.name}" for s in services),
     })
