@@ -71,17 +71,19 @@ def destroy(run: RegionRun, cfg: RegionConfig, env: Dict[str, str], attempts: in
     so a destroy that stops at a non-empty bucket empties it again and destroys what is left.
     """
     tf = run.terraform
+    started = time.perf_counter()
     for attempt in range(1, attempts + 1):
         for step in teardown.prepare_destroy(cfg, env):
             print(f"{run.region}: {step}", flush=True)
         summary = tf.plan(out="destroy.tfplan", destroy=True)
         try:
-            run.destroy_seconds += tf.apply("destroy.tfplan", total=summary.destroy, verb="destroyed")
+            tf.apply("destroy.tfplan", total=summary.destroy, verb="destroyed")
             break
         except UserError as err:
             if attempt == attempts or "BucketNotEmpty" not in str(err):
                 raise
             print(f"{run.region}: a bucket refilled during destroy; emptying it again", flush=True)
+    run.destroy_seconds = time.perf_counter() - started
     left = [r for r in tf.state_list() if not r.startswith("data.")]
     if left:
         raise UserError(f"{run.region}: destroy left {len(left)} resources in state: {', '.join(left[:5])}")
