@@ -8,36 +8,19 @@ line naming the file, the key, the bad value and what is allowed.
 from __future__ import annotations
 
 import difflib
-import enum
 import functools
 import ipaddress
 import re
-from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, Dict, List, Mapping, Optional, Tuple
+from typing import Callable, Dict, List, Mapping, Tuple
 
 from dotenv.parser import parse_stream
 
 from cicd.errors import ConfigError
-
-ROOT = Path(__file__).resolve().parent.parent
-ENVIRONMENTS_DIR = ROOT / "environments"
-
-# Fixed by the product, not by configuration (see README "What the stack provisions").
-LOG_RETENTION_DAYS = 14
-ARTIFACT_EXPIRATION_DAYS = 30
-UNTAGGED_IMAGE_EXPIRY_DAYS = 7
-
-# Fargate CPU units -> allowed memory (MiB), from the AWS Fargate task-size table.
-FARGATE_SIZES: Dict[int, Tuple[int, ...]] = {
-    256: (512, 1024, 2048),
-    512: tuple(range(1024, 4096 + 1, 1024)),
-    1024: tuple(range(2048, 8192 + 1, 1024)),
-    2048: tuple(range(4096, 16384 + 1, 1024)),
-    4096: tuple(range(8192, 30720 + 1, 1024)),
-    8192: tuple(range(16384, 61440 + 1, 4096)),
-    16384: tuple(range(32768, 122880 + 1, 8192)),
-}
+from cicd.model import (  # noqa: F401  (re-exported: the configuration API everyone imports)
+    ARTIFACT_EXPIRATION_DAYS, DEPLOY_STAGES, ENVIRONMENTS_DIR, FARGATE_SIZES, LOG_RETENTION_DAYS, ROOT,
+    UNTAGGED_IMAGE_EXPIRY_DAYS, Alarms, RegionConfig, Role, Service, Stage, StageSize, StateBackend,
+)
 
 _DNS_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
@@ -45,90 +28,6 @@ _HEALTH_PATH = re.compile(r"^/[A-Za-z0-9._~/-]*$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _BRANCH = re.compile(r"^[A-Za-z0-9._/-]{1,100}$")
 _CERT_ARN = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[A-Za-z0-9-]+$")
-
-
-class Stage(str, enum.Enum):
-    """Pipeline stages that own runtime configuration and parameters."""
-
-    BUILD = "build"
-    STAGING = "staging"
-    PRODUCTION = "production"
-
-
-DEPLOY_STAGES = (Stage.STAGING, Stage.PRODUCTION)
-
-
-class Role(str, enum.Enum):
-    """A region's part in the disaster-recovery pair."""
-
-    PRIMARY = "primary"
-    DR = "dr"
-
-
-@dataclass(frozen=True)
-class Service:
-    name: str
-    port: int
-    health_path: str
-
-
-@dataclass(frozen=True)
-class StageSize:
-    cpu: int
-    memory: int
-    desired_count: int
-
-
-@dataclass(frozen=True)
-class Alarms:
-    http_5xx_threshold: int
-    evaluation_periods: int
-    period_seconds: int
-
-
-@dataclass(frozen=True)
-class StateBackend:
-    bucket: str
-    key: str
-    region: str
-
-
-@dataclass(frozen=True)
-class RegionConfig:
-    """Everything one region's stack needs, validated."""
-
-    env_file: Path
-    project: str
-    region: str
-    role: Role
-    owner: str
-    services: Tuple[Service, ...]
-    sizes: Mapping[Stage, StageSize]
-    standby_production_count: int
-    vpc_cidr: str
-    availability_zones: Tuple[str, str, str]
-    notification_emails: Tuple[str, ...]
-    alarms: Alarms
-    source_repository: str
-    source_branch: str
-    state: StateBackend
-    certificate_arn: Optional[str]
-    replication_regions: Tuple[str, ...]
-
-    @property
-    def is_primary(self) -> bool:
-        return self.role is Role.PRIMARY
-
-    def size(self, stage: Stage) -> StageSize:
-        """CPU/memory/count for a stage; the DR standby runs production at its reduced count."""
-        size = self.sizes[stage]
-        if stage is Stage.PRODUCTION and not self.is_primary:
-            return replace(size, desired_count=self.standby_production_count)
-        return size
-
-    def promoted(self) -> "RegionConfig":
-        """This region taking over as primary (disaster-recovery failover)."""
-        return replace(self, role=Role.PRIMARY, replication_regions=())
 
 
 @functools.lru_cache(maxsize=1)

@@ -45,7 +45,7 @@ class Deployments(Construct):
                     ctx.arn("ecs", f"task-set/{cluster}/{cfg.project}-*/*")])
         role.allow_unscoped(["elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeListeners",
                              "elasticloadbalancing:DescribeRules"])
-        listeners = [l.arn for t in traffic.stages.values() for l in (t.production, t.test)]
+        listeners = [listener.arn for t in traffic.stages.values() for listener in (t.production, t.test)]
         role.allow(["elasticloadbalancing:ModifyListener"], listeners)
         role.allow(["elasticloadbalancing:ModifyRule"],
                    [ctx.arn("elasticloadbalancing", f"listener-rule/app/{naming.alb(cfg, s)}/*") for s in DEPLOY_STAGES])

@@ -1,0 +1,112 @@
+"""The typed configuration of one region: frozen dataclasses and enums, no parsing.
+
+`cicd.config` builds these from `environments/<region>/.env`; everything else receives them.
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Dict, Mapping, Optional, Tuple
+
+ROOT = Path(__file__).resolve().parent.parent
+ENVIRONMENTS_DIR = ROOT / "environments"
+
+# Fixed by the product, not by configuration (see README "What the stack provisions").
+LOG_RETENTION_DAYS = 14
+ARTIFACT_EXPIRATION_DAYS = 30
+UNTAGGED_IMAGE_EXPIRY_DAYS = 7
+
+# Fargate CPU units -> allowed memory (MiB), from the AWS Fargate task-size table.
+FARGATE_SIZES: Dict[int, Tuple[int, ...]] = {
+    256: (512, 1024, 2048),
+    512: tuple(range(1024, 4096 + 1, 1024)),
+    1024: tuple(range(2048, 8192 + 1, 1024)),
+    2048: tuple(range(4096, 16384 + 1, 1024)),
+    4096: tuple(range(8192, 30720 + 1, 1024)),
+    8192: tuple(range(16384, 61440 + 1, 4096)),
+    16384: tuple(range(32768, 122880 + 1, 8192)),
+}
+
+class Stage(str, enum.Enum):
+    """Pipeline stages that own runtime configuration and parameters."""
+
+    BUILD = "build"
+    STAGING = "staging"
+    PRODUCTION = "production"
+
+
+DEPLOY_STAGES = (Stage.STAGING, Stage.PRODUCTION)
+
+
+class Role(str, enum.Enum):
+    """A region's part in the disaster-recovery pair."""
+
+    PRIMARY = "primary"
+    DR = "dr"
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    port: int
+    health_path: str
+
+
+@dataclass(frozen=True)
+class StageSize:
+    cpu: int
+    memory: int
+    desired_count: int
+
+
+@dataclass(frozen=True)
+class Alarms:
+    http_5xx_threshold: int
+    evaluation_periods: int
+    period_seconds: int
+
+
+@dataclass(frozen=True)
+class StateBackend:
+    bucket: str
+    key: str
+    region: str
+
+
+@dataclass(frozen=True)
+class RegionConfig:
+    """Everything one region's stack needs, validated."""
+
+    env_file: Path
+    project: str
+    region: str
+    role: Role
+    owner: str
+    services: Tuple[Service, ...]
+    sizes: Mapping[Stage, StageSize]
+    standby_production_count: int
+    vpc_cidr: str
+    availability_zones: Tuple[str, str, str]
+    notification_emails: Tuple[str, ...]
+    alarms: Alarms
+    source_repository: str
+    source_branch: str
+    state: StateBackend
+    certificate_arn: Optional[str]
+    replication_regions: Tuple[str, ...]
+
+    @property
+    def is_primary(self) -> bool:
+        return self.role is Role.PRIMARY
+
+    def size(self, stage: Stage) -> StageSize:
+        """CPU/memory/count for a stage; the DR standby runs production at its reduced count."""
+        size = self.sizes[stage]
+        if stage is Stage.PRODUCTION and not self.is_primary:
+            return replace(size, desired_count=self.standby_production_count)
+        return size
+
+    def promoted(self) -> "RegionConfig":
+        """This region taking over as primary (disaster-recovery failover)."""
+        return replace(self, role=Role.PRIMARY, replication_regions=())
