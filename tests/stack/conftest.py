@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import pytest
+from json_walk import walk  # noqa: E402  (tests/stack is on sys.path, like conftest)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 if str(REPO_ROOT) not in sys.path:
@@ -151,18 +152,6 @@ class Synth:
 
     def __repr__(self) -> str:  # readable parametrized failure output
         return f"Synth({self.region})"
-
-
-def walk(value: Any, path: Tuple = ()) -> Iterator[Tuple[Tuple, Any]]:
-    """Every leaf of a JSON document with its path."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from walk(item, path + (key,))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from walk(item, path + (index,))
-    else:
-        yield path, value
 
 
 def _synth_app(outdir: Path, configs, deployment_id: str) -> Dict[str, Synth]:

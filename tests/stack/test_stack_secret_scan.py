@@ -12,9 +12,10 @@ import math
 import re
 from collections import Counter
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Tuple
+from typing import Any, Dict, List, Tuple
 
 import pytest
+from json_walk import walk  # noqa: E402  (tests/stack is on sys.path, like conftest)
 import yaml
 
 from cicd import preview, render
@@ -56,17 +57,6 @@ def literal_secret(value: str) -> bool:
         return False
     classes = sum(bool(re.search(p, value)) for p in (r"[a-z]", r"[A-Z]", r"[0-9]", r"[^A-Za-z0-9]"))
     return classes >= 2 and entropy(value) >= MIN_ENTROPY
-
-
-def walk(value: Any, path: Tuple = ()) -> Iterator[Tuple[Tuple, Any]]:
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from walk(item, path + (key,))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from walk(item, path + (index,))
-    else:
-        yield path, value
 
 
 def scan_text(where: str, text: str) -> List[str]:
