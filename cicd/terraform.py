@@ -70,14 +70,20 @@ class Terraform:
         self.label = label or workdir.name
         self.env = {**os.environ, "TF_IN_AUTOMATION": "1", "TF_INPUT": "0", **(env or {})}
         self._process: Optional[subprocess.Popen] = None
+        self._killing = False  # set by kill(): terraform's cancellation messages are then not news
+        self._halted: Optional[str] = None  # set by halt(): no further command may start
 
     def _run(self, *args: str, on_line: Optional[Callable[[str], None]] = None, ok: Sequence[int] = (0,)) -> \
             "subprocess.CompletedProcess[str]":
         command = [self.binary, *args]
         output: List[str] = []
+        if self._halted:
+            raise UserError(f"terraform {args[0]} ({self.label}) not started: {self._halted}")
         # A process group of its own, so an interrupted run never leaves terraform (or its provider) behind.
         self._process = subprocess.Popen(command, cwd=self.workdir, env=self.env, stdout=subprocess.PIPE,
                                          stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        if self._halted:  # halted while starting: kill() may have missed it
+            self.kill()
         try:
             assert self._process.stdout is not None
             for line in self._process.stdout:
@@ -95,9 +101,15 @@ class Terraform:
             raise UserError(f"terraform {args[0]} ({self.label}) failed: {_first_error(text)}")
         return subprocess.CompletedProcess(command, code, text, "")
 
+    def halt(self, reason: str) -> None:
+        """From any thread: stop the running command and refuse further ones (e.g. its endpoint died)."""
+        self._halted = reason
+        self.kill()
+
     def kill(self) -> None:
         process = self._process
         if process and process.poll() is None:
+            self._killing = True
             try:
                 os.killpg(process.pid, signal.SIGTERM)
                 process.wait(timeout=10)
@@ -140,7 +152,8 @@ class Terraform:
                 if done[0] == 1 or done[0] % 25 == 0 or done[0] == total:
                     print(f"  {self.label}: {done[0]}/{total or '?'} resources {verb} "
                           f"({time.perf_counter() - started:.0f} s)", flush=True)
-            elif event.get("type") == "diagnostic" and event.get("diagnostic", {}).get("severity") == "error":
+            elif (event.get("type") == "diagnostic" and event.get("diagnostic", {}).get("severity") == "error"
+                  and not self._killing):
                 print(f"  {self.label}: error: {event['diagnostic'].get('summary')}: "
                       f"{' '.join(event['diagnostic'].get('detail', '').split())[:400]}", file=sys.stderr, flush=True)
 
@@ -157,18 +170,21 @@ class Terraform:
 
 
 def _first_error(text: str) -> str:
-    """The first diagnostic of terraform's output, on one line."""
+    """The first diagnostic of terraform's output (human or -json), on one line."""
     lines = text.splitlines()
     for i, line in enumerate(lines):
+        if line.startswith("{"):
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            diag = event.get("diagnostic") or {}
+            if diag.get("severity") == "error":
+                return f"{diag.get('summary')}: {' '.join(str(diag.get('detail', '')).split())}"[:600]
+            continue
         if "Error:" in line:
             detail = " ".join(x.strip(" │╷╵") for x in lines[i:i + 6] if x.strip(" │╷╵"))
             return " ".join(detail.split())[:600]
-        if line.startswith("{") and '"severity":"error"' in line:
-            try:
-                diag = json.loads(line)["diagnostic"]
-                return f"{diag.get('summary')}: {' '.join(diag.get('detail', '').split())}"[:600]
-            except (ValueError, KeyError):
-                pass
     tail = [x for x in lines if x.strip()][-3:]
     return " ".join(" ".join(tail).split())[:600] or "no output"
 

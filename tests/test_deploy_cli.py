@@ -80,3 +80,31 @@ def test_terraform_errors_become_one_line() -> None:
                       "╵"])
     line = terraform._first_error(text)
     assert "\n" not in line and line.startswith("Error: creating SNS Topic (x): AccessDenied")
+
+
+def test_json_diagnostics_become_one_readable_line() -> None:
+    """`terraform apply -json`: the first error diagnostic, not the raw JSON line that mentions "Error:"."""
+    events = [{"@level": "info", "@message": "aws_sns_topic.t: Creating...", "type": "apply_start"},
+              {"@level": "error", "@message": "Error: deleting VPC Security Group Rule (sgr-1)", "type": "diagnostic",
+               "diagnostic": {"severity": "error", "summary": "deleting VPC Security Group Rule (sgr-1)",
+                              "detail": "api error InvalidPermission.NotFound:\n  no such rule"}},
+              {"@level": "error", "@message": "Error: second", "type": "diagnostic",
+               "diagnostic": {"severity": "error", "summary": "second", "detail": ""}}]
+    line = terraform._first_error("\n".join(json.dumps(e) for e in events))
+    assert line == "deleting VPC Security Group Rule (sgr-1): api error InvalidPermission.NotFound: no such rule"
+
+
+def test_a_halted_terraform_stops_and_starts_nothing_more(tmp_path: Path) -> None:
+    """halt() (the emulator died): the running command ends at once and no further command starts."""
+    import threading
+    import time
+
+    tf = terraform.Terraform(tmp_path, label="us-west-2")
+    tf.binary = "sleep"  # stands in for a terraform command that would retry for minutes
+    threading.Timer(0.5, tf.halt, args=("the us-west-2 emulator stopped",)).start()
+    started = time.monotonic()
+    with pytest.raises(UserError):
+        tf._run("30")
+    assert time.monotonic() - started < 10
+    with pytest.raises(UserError, match=r"^terraform plan \(us-west-2\) not started: the us-west-2 emulator stopped$"):
+        tf.plan()
