@@ -1,48 +1,45 @@
 """`nox -s emulator`: the whole pipeline deployed into a local AWS emulator, checked, torn down.
 
-Synthesizes both regions, starts a moto server on a free loopback port, applies each region with
-the real Terraform AWS provider (local state), prints the outputs, fails if a second plan would
-change anything (drift), exercises the health-check Lambda's handler against what was deployed,
-destroys everything and stops the emulator. `--keep` leaves the emulator and the state running for
-exploration instead. Whatever fails, no terraform process, emulator or temporary state is left.
+Synthesizes both regions, starts one moto server process per region on a free loopback port (the
+regions share nothing, as in AWS), applies each region with the real Terraform AWS provider (local
+state), prints the outputs, fails if a second plan would change anything (drift), exercises the
+health-check Lambda's handler against what was deployed, destroys everything and stops the
+emulators. `--keep` leaves the emulators and the state running for exploration instead. Whatever
+fails (an emulator that dies mid-apply included), no terraform process, emulator or temporary state
+is left.
 """
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import shutil
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, TypeVar
 
 from cicd import synth, teardown
 from cicd.config import RegionConfig, load_all
-from cicd.deploy import emulator_workroot, print_outputs, synth_out
+from cicd.deploy import EMULATOR_DIR, emulator_workroot, print_outputs, synth_out
 from cicd.errors import UserError, run_cli
-from cicd.terraform import Terraform, prepare_workdir
+from cicd.emulator import EmulatorProcess
+from cicd.terraform import Terraform, prepare_workdir, require_terraform
+
+T = TypeVar("T")
 
 
 @dataclass
 class RegionRun:
     region: str
     terraform: Terraform
+    emulator: EmulatorProcess
     resources: int = 0
     apply_seconds: float = 0.0
     destroy_seconds: float = 0.0
     outputs: Dict[str, object] = field(default_factory=dict)
-
-
-def _quiet_emulator_log(path: Path) -> None:
-    """The emulator's request errors go to a log file, not over the progress lines."""
-    handler = logging.FileHandler(path)
-    for name in ("werkzeug", "moto"):
-        logger = logging.getLogger(name)
-        logger.handlers[:] = [handler]
-        logger.propagate = False
 
 
 def apply(run: RegionRun) -> None:
@@ -92,7 +89,7 @@ def destroy(run: RegionRun, cfg: RegionConfig, env: Dict[str, str], attempts: in
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="nox -s emulator --", description=__doc__.splitlines()[0])
-    parser.add_argument("--keep", action="store_true", help="keep the emulator and state running afterwards")
+    parser.add_argument("--keep", action="store_true", help="keep the emulators and state running afterwards")
     parser.add_argument("--region", action="append", default=[], help="only this region (repeatable)")
     args = parser.parse_args(argv)
 
@@ -104,45 +101,45 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if unknown:
         raise UserError(f"--region {unknown[0]}: allowed: {', '.join(c.region for c in configs)}")
     synth.main([a for r in regions for a in ("--region", r)])
+    require_terraform()
 
     from cicd import lambda_exercise
-    from cicd.emulator import start
 
-    emulator = start()
-    workroot = emulator_workroot(emulator.port)
-    workroot.mkdir(parents=True, exist_ok=True)
-    _quiet_emulator_log(workroot / "emulator.log")
-    print(f"emulator: {emulator.endpoint} (request log {workroot / 'emulator.log'})", flush=True)
-    runs = [RegionRun(r, Terraform(prepare_workdir(synth_out() / "stacks" / r, workroot / r, r, True),
-                                   env=emulator.subprocess_env(r), label=r)) for r in regions]
+    EMULATOR_DIR.mkdir(parents=True, exist_ok=True)
+    logs = Path(tempfile.mkdtemp(prefix="run-", dir=EMULATOR_DIR))  # this run's emulator error logs
+    runs: List[RegionRun] = []
     succeeded = False
     try:
+        for region in regions:
+            runs.append(_start_region(region, logs))
         for run in runs:
-            apply(run)
+            _guarded(run, "apply", apply, run)
         for run in runs:
             print_outputs(run.region, run.outputs)
-        problems = [p for run in runs for p in check_drift(run)]
+        problems = [p for run in runs for p in _guarded(run, "the drift check", check_drift, run)]
         if problems:
             raise UserError(problems)
         for run in runs:
-            lambda_exercise.run(by_region[run.region], emulator.subprocess_env(run.region))
+            _guarded(run, "the health Lambda exercise", lambda_exercise.run, by_region[run.region],
+                     run.emulator.subprocess_env(run.region), run.emulator.hook_status)
         if args.keep:
-            _hold(emulator, runs)
+            _hold(runs)
             succeeded = True
             return 0
         for run in runs:
-            destroy(run, by_region[run.region], emulator.subprocess_env(run.region))
+            _guarded(run, "destroy", destroy, run, by_region[run.region], run.emulator.subprocess_env(run.region))
         succeeded = True
     finally:
         for run in runs:
             run.terraform.kill()
-        emulator.stop()
-        if not succeeded and (workroot / "emulator.log").exists():
-            kept = workroot.parent / "last-failure.log"
-            shutil.copy2(workroot / "emulator.log", kept)
-            print(f"emulator request log kept in {kept}", file=sys.stderr)
-        # The emulator's state was in memory: the local state files would describe nothing.
-        shutil.rmtree(workroot, ignore_errors=True)
+            run.emulator.stop()
+            if not succeeded and run.emulator.log.stat().st_size:
+                kept = EMULATOR_DIR / f"last-failure-{run.region}.log"
+                shutil.copy2(run.emulator.log, kept)
+                print(f"{run.region}: emulator error log kept in {kept}", file=sys.stderr)
+            # The emulator's state was in memory: the local state files would describe nothing.
+            shutil.rmtree(emulator_workroot(run.emulator.port), ignore_errors=True)
+        shutil.rmtree(logs, ignore_errors=True)
     total = time.perf_counter() - started
     print("\nemulator run: " + "; ".join(
         f"{r.region}: {r.resources} resources, apply {r.apply_seconds:.0f} s, destroy {r.destroy_seconds:.0f} s"
@@ -150,15 +147,43 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     return 0
 
 
-def _hold(emulator, runs: List[RegionRun]) -> None:
+def _start_region(region: str, logs: Path) -> RegionRun:
+    """The region's own emulator process (regions share nothing in AWS either) and its work folder."""
+    from cicd.emulator import spawn
+
+    emulator = spawn(logs / f"{region}.log")
+    workdir = prepare_workdir(synth_out() / "stacks" / region, emulator_workroot(emulator.port) / region,
+                              region, True)
+    run = RegionRun(region, Terraform(workdir, env=emulator.subprocess_env(region), label=region), emulator)
+    # If the emulator dies, terraform would retry its requests for minutes: stop it at once instead.
+    emulator.on_unexpected_exit(lambda _code: run.terraform.halt(f"the {region} emulator stopped"))
+    print(f"{region}: emulator {emulator.endpoint} (pid {emulator.pid})", flush=True)
+    return run
+
+
+def _guarded(run: RegionRun, what: str, step: Callable[..., T], *step_args: object) -> T:
+    """Run one step of a region; if its emulator died meanwhile, say so instead of the step's symptom."""
+    try:
+        return step(*step_args)
+    except Exception:
+        if run.emulator.exited() is None:
+            raise
+        raise UserError(f"{run.region}: the emulator (pid {run.emulator.pid}) stopped during {what} "
+                        f"({run.emulator.describe_exit()}); terraform was stopped, nothing was left running") \
+            from None
+
+
+def _hold(runs: List[RegionRun]) -> None:
     """--keep: leave everything up until Ctrl-C, and say how to reach it."""
-    print(f"\nThe emulator keeps running at {emulator.endpoint}. From another shell:")
-    print(f"  export AWS_ENDPOINT_URL={emulator.endpoint} AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing")
-    print(f"  aws --region {runs[0].region} ecs list-services --cluster {runs[0].outputs.get('ecs_cluster', '')}")
+    print("\nThe emulators keep running, one per region. From another shell:")
     for run in runs:
-        print(f"  terraform -chdir={run.terraform.workdir} state list   # {run.region}")
-        print(f"  nox -s deploy-{'east' if run.region == 'us-east-1' else 'west'} -- --emulator {emulator.endpoint}")
-    print("Press Ctrl-C to stop it (its state is in memory and goes with it).", flush=True)
+        endpoint = run.emulator.endpoint
+        print(f"  # {run.region}: {endpoint}")
+        print(f"  export AWS_ENDPOINT_URL={endpoint} AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing")
+        print(f"  aws --region {run.region} ecs list-services --cluster {run.outputs.get('ecs_cluster', '')}")
+        print(f"  terraform -chdir={run.terraform.workdir} state list")
+        print(f"  nox -s deploy-{'east' if run.region == 'us-east-1' else 'west'} -- --emulator {endpoint}")
+    print("Press Ctrl-C to stop them (their state is in memory and goes with them).", flush=True)
     stop = threading.Event()
     try:
         while not stop.wait(3600):

@@ -15,7 +15,7 @@ import ipaddress
 import json
 import os
 import sys
-from typing import Dict, Iterator, List, Tuple
+from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
 from cicd import naming
 from cicd.config import ROOT, RegionConfig, Stage
@@ -54,11 +54,14 @@ def _load_handler():
     return module
 
 
-def run(cfg: RegionConfig, emulator_env: Dict[str, str]) -> List[Tuple[str, str, str]]:
-    """Run the three scenarios; raise UserError if the handler does not behave as specified."""
-    import boto3
+def run(cfg: RegionConfig, emulator_env: Dict[str, str],
+        hook_status: Callable[[str, str], Optional[str]]) -> List[Tuple[str, str, str]]:
+    """Run the three scenarios; raise UserError if the handler does not behave as specified.
 
-    from cicd import moto_patches
+    ``hook_status(deployment id, hook execution id)`` reads back what the handler reported to
+    CodeDeploy (the emulator's Emulator.hook_status).
+    """
+    import boto3
 
     service = cfg.services[0]
     group = naming.deployment_group(cfg, Stage.STAGING, service)
@@ -91,13 +94,13 @@ def run(cfg: RegionConfig, emulator_env: Dict[str, str]) -> List[Tuple[str, str,
             first = deploy()
             verdict = handler.handler({"DeploymentId": first, "LifecycleEventHookExecutionId": healthy_hook}, None)
             results.append(("healthy target, no alarm", "Succeeded",
-                            moto_patches.hook_status(first, healthy_hook) or f"none ({verdict})"))
+                            hook_status(first, healthy_hook) or f"none ({verdict})"))
 
             alarm = naming.alarm(cfg, Stage.STAGING, service, "target-5xx")
             cloudwatch.set_alarm_state(AlarmName=alarm, StateValue="ALARM", StateReason="emulator exercise")
             second = deploy()
             handler.handler({"DeploymentId": second, "LifecycleEventHookExecutionId": alarm_hook}, None)
-            results.append((f"{alarm} in ALARM", "Failed", moto_patches.hook_status(second, alarm_hook) or "none"))
+            results.append((f"{alarm} in ALARM", "Failed", hook_status(second, alarm_hook) or "none"))
 
             message = {"AlarmName": alarm, "NewStateValue": "ALARM", "NewStateReason": "emulator exercise"}
             handler.handler({"Records": [{"EventSource": "aws:sns", "Sns": {"Message": json.dumps(message)}}]}, None)

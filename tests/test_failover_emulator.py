@@ -7,11 +7,9 @@ One emulator process per region on separate ports, as the regions are separate i
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Dict, Iterator
 
@@ -19,40 +17,10 @@ import pytest
 
 from cicd import naming
 from cicd.config import Stage, load_region
+from cicd.emulator import EmulatorProcess, spawn
 
 REPO = Path(__file__).resolve().parent.parent
 WEST = "us-west-2"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _start_emulator(port: int, log: Path) -> subprocess.Popen:
-    process = subprocess.Popen([sys.executable, "-m", "cicd.emulator", "--port", str(port)], cwd=REPO,
-                               stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return process
-        except OSError:
-            if process.poll() is not None:
-                raise RuntimeError(f"emulator on {port} exited: {log.read_text()[-2000:]}")
-            time.sleep(0.2)
-    raise RuntimeError(f"emulator on {port} did not start")
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 @pytest.fixture
@@ -62,14 +30,15 @@ def env(tmp_path: Path) -> Dict[str, str]:
 
 
 @pytest.fixture
-def emulators(tmp_path: Path) -> Iterator[Dict[str, subprocess.Popen]]:
-    ports = {"us-east-1": _free_port(), WEST: _free_port()}
-    started = {region: _start_emulator(port, tmp_path / f"emulator-{region}.log") for region, port in ports.items()}
+def emulators(tmp_path: Path) -> Iterator[Dict[str, EmulatorProcess]]:
+    started: Dict[str, EmulatorProcess] = {}
     try:
-        yield {"ports": ports, **started}
+        for region in ("us-east-1", WEST):
+            started[region] = spawn(tmp_path / f"emulator-{region}.log")
+        yield started
     finally:
         for process in started.values():
-            _stop(process)
+            process.stop()
 
 
 def _deploy(command: str, port: int, env: Dict[str, str]) -> subprocess.CompletedProcess:
@@ -79,13 +48,13 @@ def _deploy(command: str, port: int, env: Dict[str, str]) -> subprocess.Complete
 
 
 def test_failover_promotes_west_while_east_is_down(emulators, env) -> None:
-    west_port = emulators["ports"][WEST]
+    west_port = emulators[WEST].port
     standby = _deploy("deploy", west_port, env)
     assert standby.returncode == 0, standby.stderr[-3000:] + standby.stdout[-3000:]
 
-    _stop(emulators["us-east-1"])  # the primary region is gone
+    emulators["us-east-1"].stop()  # the primary region is gone
     with pytest.raises(OSError):
-        socket.create_connection(("127.0.0.1", emulators["ports"]["us-east-1"]), timeout=2).close()
+        socket.create_connection(("127.0.0.1", emulators["us-east-1"].port), timeout=2).close()
 
     promoted = _deploy("failover", west_port, env)
     assert promoted.returncode == 0, promoted.stderr[-3000:] + promoted.stdout[-3000:]

@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import boto3
@@ -164,3 +165,190 @@ def test_the_running_emulator_serializes_requests(emulator) -> None:
     from cicd.emulator import OneRequestAtATime
 
     assert isinstance(emulator._server._server.app, OneRequestAtATime)
+
+
+def test_spawned_emulator_has_its_own_patched_state(tmp_path) -> None:
+    """spawn(): a child process with the patches, separate moto state, and a clean stop."""
+    with emulator_mod.spawn(tmp_path / "a.log") as first, emulator_mod.spawn(tmp_path / "b.log") as second:
+        assert first.port != second.port and first.exited() is None
+
+        def codecommit(emu):
+            return boto3.client("codecommit", region_name="eu-west-1", endpoint_url=emu.endpoint,
+                                aws_access_key_id="testing", aws_secret_access_key="testing")
+
+        md = codecommit(first).create_repository(repositoryName="only-here", tags={"a": "b"})["repositoryMetadata"]
+        assert codecommit(first).list_tags_for_resource(resourceArn=md["Arn"])["tags"] == {"a": "b"}  # patched
+        with pytest.raises(codecommit(second).exceptions.RepositoryDoesNotExistException):
+            codecommit(second).get_repository(repositoryName="only-here")  # state is not shared
+        port = first.port
+    assert first.exited() == 0 and first.describe_exit() == "exit code 0"
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", port))
+
+
+def test_hook_status_is_read_back_from_a_spawned_emulator(tmp_path) -> None:
+    """The read-only inspection path answers what a lifecycle hook reported (moto runs no deployments)."""
+    with emulator_mod.spawn(tmp_path / "e.log") as emu:
+        codedeploy = boto3.client("codedeploy", region_name="eu-west-1", endpoint_url=emu.endpoint,
+                                  aws_access_key_id="testing", aws_secret_access_key="testing")
+        codedeploy.create_application(applicationName="app", computePlatform="Server")
+        codedeploy.create_deployment_group(applicationName="app", deploymentGroupName="group",
+                                           serviceRoleArn="arn:aws:iam::123456789012:role/cd")
+        deployment = codedeploy.create_deployment(applicationName="app", deploymentGroupName="group")["deploymentId"]
+        assert emu.hook_status(deployment, "hook-1") is None
+        codedeploy.put_lifecycle_event_hook_execution_status(
+            deploymentId=deployment, lifecycleEventHookExecutionId="hook-1", status="Failed")
+        assert emu.hook_status(deployment, "hook-1") == "Failed"
+        assert emu.hook_status(deployment, "hook-2") is None
+        assert emu.hook_status("d-UNKNOWN", "hook-1") is None
+
+
+def test_spawned_emulator_reports_an_unexpected_exit(tmp_path) -> None:
+    emu = emulator_mod.spawn(tmp_path / "e.log")
+    seen = []
+    emu.on_unexpected_exit(seen.append)
+    os.kill(emu.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while not seen and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert seen == [-signal.SIGKILL]
+    assert emu.describe_exit() == "killed by SIGKILL"
+    emu.stop()  # stopping a dead one is fine
+
+
+def test_stop_is_not_an_unexpected_exit(tmp_path) -> None:
+    emu = emulator_mod.spawn(tmp_path / "e.log")
+    seen = []
+    emu.on_unexpected_exit(seen.append)
+    emu.stop()
+    time.sleep(0.5)
+    assert seen == [] and emu.exited() == 0
+
+
+def test_spawned_emulator_stops_when_its_parent_dies(tmp_path) -> None:
+    """An interrupted run cannot orphan the emulator: the child watches its stdin."""
+    code = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from cicd import emulator\n"
+        f"e = emulator.spawn(Path({str(tmp_path / 'e.log')!r}))\n"
+        "print(e.pid, flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    child = int(parent.stdout.readline())
+    parent.kill()  # SIGKILL: no finally, no atexit
+    parent.wait()
+    parent.stdout.close()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and Path(f"/proc/{child}").exists():
+        if "zombie" in Path(f"/proc/{child}/status").read_text(errors="replace"):
+            break  # exited; waits for its (dead) parent's reaper
+        time.sleep(0.1)
+    status = Path(f"/proc/{child}/status")
+    assert not status.exists() or "zombie" in status.read_text(errors="replace"), "the emulator outlived its parent"
+
+
+def test_spawn_reports_a_child_that_cannot_start(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "no-python"))
+    with pytest.raises(OSError):
+        emulator_mod.spawn(tmp_path / "e.log")
+
+
+def _sdk_call(wrapped, invocation: str, attempt: int, body: bytes = b"Action=CreateRule&Priority=10"):
+    """One request as an AWS SDK sends it (query protocol); returns (status, body) as the client sees them."""
+    import io
+
+    seen = []
+    chunks = wrapped({"HTTP_AMZ_SDK_INVOCATION_ID": invocation, "HTTP_AMZ_SDK_REQUEST": f"attempt={attempt}; max=25",
+                      "CONTENT_TYPE": "application/x-www-form-urlencoded; charset=utf-8",
+                      "CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body)},
+                     lambda status, headers, exc_info=None: seen.append(status))
+    return seen[-1], b"".join(chunks)
+
+
+def _create_rule_app():
+    """Like moto's CreateRule: the first call with a priority creates it, the next one is refused."""
+    used = []
+
+    def app(environ, start_response):
+        body = environ["wsgi.input"].read()
+        assert body == b"Action=CreateRule&Priority=10"  # the body is intact after the action was noted
+        if used:
+            start_response("400 BAD REQUEST", [("Content-Type", "text/xml")])
+            return [b"PriorityInUse"]
+        used.append(body)
+        start_response("200 OK", [("Content-Type", "text/xml")])
+        return [b"<RuleArn>", b"rule/1</RuleArn>"]
+
+    return app, used
+
+
+def test_a_retried_call_that_was_answered_gets_the_same_answer_again(caplog) -> None:
+    """The SDK sends a call again when it lost the answer: it must not be run twice ("already exists")."""
+    import logging
+
+    from cicd.emulator import OneRequestAtATime
+
+    app, used = _create_rule_app()
+    wrapped = OneRequestAtATime(app)
+    with caplog.at_level(logging.WARNING, logger="cicd.emulator"):
+        assert _sdk_call(wrapped, "inv-1", 1) == ("200 OK", b"<RuleArn>rule/1</RuleArn>")
+        assert caplog.records == []  # first attempts are not noise
+        assert _sdk_call(wrapped, "inv-1", 2) == ("200 OK", b"<RuleArn>rule/1</RuleArn>")  # replayed
+    assert len(used) == 1 and wrapped.answers.replayed == 1
+    [record] = caplog.records
+    message = record.getMessage()
+    assert message.startswith("client retry CreateRule (inv-1) attempt=2: its earlier attempt was answered 200 OK")
+    assert "earlier: attempt=1: 200 OK after" in message
+    # another call (another invocation id) runs for real: moto's answer, not a replay
+    assert _sdk_call(wrapped, "inv-2", 1) == ("400 BAD REQUEST", b"PriorityInUse")
+
+
+def test_a_retried_call_that_failed_runs_again(caplog) -> None:
+    import logging
+
+    from cicd.emulator import OneRequestAtATime
+
+    calls = []
+
+    def flaky(environ, start_response):
+        environ["wsgi.input"].read()
+        calls.append(1)
+        if len(calls) == 1:
+            start_response("500 INTERNAL SERVER ERROR", [])
+            return [b"boom"]
+        start_response("200 OK", [])
+        return [b"done"]
+
+    wrapped = OneRequestAtATime(flaky)
+    with caplog.at_level(logging.WARNING, logger="cicd.emulator"):
+        assert _sdk_call(wrapped, "inv-1", 1)[0] == "500 INTERNAL SERVER ERROR"
+        assert _sdk_call(wrapped, "inv-1", 2) == ("200 OK", b"done")
+    assert len(calls) == 2 and wrapped.answers.replayed == 0
+    assert "client retry CreateRule (inv-1) attempt=2: 200 OK after" in caplog.records[0].getMessage()
+
+
+def test_requests_without_an_invocation_id_are_never_replayed() -> None:
+    import io
+
+    from cicd.emulator import OneRequestAtATime
+
+    app, used = _create_rule_app()
+    wrapped = OneRequestAtATime(app)
+    body = b"Action=CreateRule&Priority=10"
+    for _ in range(2):
+        wrapped({"CONTENT_TYPE": "application/x-www-form-urlencoded", "CONTENT_LENGTH": str(len(body)),
+                 "wsgi.input": io.BytesIO(body)}, lambda *a: None)
+    assert len(used) == 1 and wrapped.answers.replayed == 0  # the second one was refused by the app
+
+
+def test_answers_are_bounded() -> None:
+    from cicd.emulator import Answers
+
+    answers = Answers(keep=3, max_body=10)
+    for i in range(5):
+        answers.record({"HTTP_AMZ_SDK_INVOCATION_ID": f"inv-{i}"}, "200 OK", [], b"x" * (5 if i else 50), 0, 0)
+    assert answers.earlier_success({"HTTP_AMZ_SDK_INVOCATION_ID": "inv-0"}) is None  # evicted (and too big)
+    assert answers.earlier_success({"HTTP_AMZ_SDK_INVOCATION_ID": "inv-1"}) is None  # evicted
+    assert answers.earlier_success({"HTTP_AMZ_SDK_INVOCATION_ID": "inv-4"}) == ("200 OK", [], b"xxxxx")
