@@ -7,6 +7,11 @@ provider bindings (whose package `__init__` loads every one of its ~2,100 module
 jsii assembly into Node). `cicd.bench` times it against `python -m stack.app`.
 
     python -m bench.floor_app            # or: CDKTF_OUTDIR=/tmp/x python bench/floor_app.py
+    python -m bench.floor_app --on-demand
+
+`--on-demand` loads the provider the way the stack does (stack.load_provider_modules_on_demand: only
+the modules used, not the package's ~2,140): the lean floor, the least any synth with these bindings
+can pay. The benchmark reports the full synth against both.
 """
 from __future__ import annotations
 
@@ -34,6 +39,10 @@ def build(outdir: str, regions: Sequence[str] = REGIONS):
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+    if "--on-demand" in (argv or ()):
+        from stack import load_provider_modules_on_demand
+
+        load_provider_modules_on_demand()
     outdir = os.environ.get("CDKTF_OUTDIR") or tempfile.mkdtemp(prefix="floor-synth-")
     build(outdir).synth()
     return 0

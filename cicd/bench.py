@@ -1,13 +1,17 @@
 """`nox -s bench`: how far synthesis is above its floor, and where the difference goes.
 
-Every synth pays for jsii to load the AWS provider bindings (~2,100 Python modules, the provider's
-assembly in Node): that is the *floor* (`bench/floor_app.py`: an App with one stack per region,
-each an AwsProvider and one SNS topic). The benchmark alternates the floor with our real two-region
-synth (`python -m stack.app`, exactly as users and cdktf.json run it, `CDKTF_OUTDIR` a fresh
-temporary folder, `DEPLOYMENT_ID` fixed), in the same environment, and prints the median wall time,
-peak RSS and CPU time of each, their ratios and the targets:
+The *floor* is what any CDKTF app with the AWS provider pays as published: jsii loading the provider
+bindings, whose package `__init__` imports all ~2,140 resource modules, and the provider's assembly in
+Node (`bench/floor_app.py`: an App with one stack per region, each an AwsProvider and one SNS topic).
+The *lean floor* is the same app loading only the modules it uses, as the stack does
+(`bench/floor_app.py --on-demand`, stack.load_provider_modules_on_demand). The benchmark alternates
+both with our real two-region synth (`python -m stack.app`, exactly as users and cdktf.json run it,
+`CDKTF_OUTDIR` a fresh temporary folder, `DEPLOYMENT_ID` fixed), in the same environment, and prints
+the median wall time, peak RSS and CPU time of each, their ratios and the targets:
 
     full synth <= 1.10 x floor (wall and peak RSS); preview <= 1 s; no-op re-synth <= 0.10 x floor
+
+(full / lean floor is reported without a target: what our resources cost above the least possible.)
 
 It also times `python -m cicd.preview --out <tmp>`, a no-op `python -m cicd.synth --out <tmp>`
 (primed once, then each timed run is a "second" run that must reuse every region) and, with
@@ -318,17 +322,21 @@ def _require(run: Run, what: str, outdir: Optional[Path] = None) -> Run:
     return run
 
 
-def synth_run(module: str, what: str, scratch: Path, python: str = sys.executable) -> Run:
+def synth_run(module: str, what: str, scratch: Path, python: str = sys.executable, args: Sequence[str] = ()) -> Run:
     """`python -m <module>` with CDKTF_OUTDIR a fresh folder, checked to have produced both stacks."""
     outdir = Path(tempfile.mkdtemp(prefix=f"{what}-", dir=scratch))
     try:
-        return _require(measure([python, "-m", module], env=child_env(CDKTF_OUTDIR=str(outdir))), what, outdir)
+        return _require(measure([python, "-m", module, *args], env=child_env(CDKTF_OUTDIR=str(outdir))), what, outdir)
     finally:
         shutil.rmtree(outdir, ignore_errors=True)
 
 
 def floor_run(scratch: Path) -> Run:
     return synth_run("bench.floor_app", "floor", scratch)
+
+
+def lean_floor_run(scratch: Path) -> Run:
+    return synth_run("bench.floor_app", "lean-floor", scratch, args=["--on-demand"])
 
 
 def full_run(scratch: Path) -> Run:
@@ -417,13 +425,17 @@ def run_bench(runs: int, with_tests: bool, log: Callable[[str], None] = lambda _
     scratch = Path(tempfile.mkdtemp(prefix="cicd-bench-"))
     try:
         floors: List[Run] = []
+        leans: List[Run] = []
         fulls: List[Run] = []
         for i in range(runs):
             floors.append(floor_run(scratch))
-            log(f"  run {i + 1}/{runs}: floor {floors[-1].wall_s:.1f} s {floors[-1].peak_rss / MB:.0f} MB")
+            log(f"  run {i + 1}/{runs}: floor      {floors[-1].wall_s:.1f} s {floors[-1].peak_rss / MB:.0f} MB")
+            leans.append(lean_floor_run(scratch))
+            log(f"  run {i + 1}/{runs}: lean floor {leans[-1].wall_s:.1f} s {leans[-1].peak_rss / MB:.0f} MB")
             fulls.append(full_run(scratch))
-            log(f"  run {i + 1}/{runs}: full  {fulls[-1].wall_s:.1f} s {fulls[-1].peak_rss / MB:.0f} MB")
+            log(f"  run {i + 1}/{runs}: full       {fulls[-1].wall_s:.1f} s {fulls[-1].peak_rss / MB:.0f} MB")
         report["floor"] = summarize(floors)
+        report["lean_floor"] = summarize(leans)
         report["full"] = summarize(fulls)
         report["preview"] = summarize([preview_run(scratch) for _ in range(runs)])
         log(f"  preview {report['preview']['wall_s']:.2f} s")
@@ -445,6 +457,9 @@ def run_bench(runs: int, with_tests: bool, log: Callable[[str], None] = lambda _
         "cpu": ratio(report["full"]["cpu_s"], report["floor"]["cpu_s"]),
         "peak_rss": ratio(report["full"]["peak_rss_mb"], report["floor"]["peak_rss_mb"]),
         "noop_wall": ratio(report["noop_synth"]["wall_s"], report["floor"]["wall_s"]),
+        "lean_wall": ratio(report["full"]["wall_s"], report["lean_floor"]["wall_s"]),
+        "lean_cpu": ratio(report["full"]["cpu_s"], report["lean_floor"]["cpu_s"]),
+        "lean_peak_rss": ratio(report["full"]["peak_rss_mb"], report["lean_floor"]["peak_rss_mb"]),
     }
     report["checks"] = [{**asdict(c), "passed": c.passed} for c in checks(report)]
     return report
@@ -454,7 +469,7 @@ def format_report(report: Dict[str, Any]) -> str:
     m = report["machine"]
     floor, full = report["floor"], report["full"]
     lines = [
-        f"synthesis benchmark: {floor['runs']} runs each, alternating floor/full; Python {m['python']}, "
+        f"synthesis benchmark: {floor['runs']} runs each, alternating floor/lean floor/full; Python {m['python']}, "
         f"Node {m['node']}, {m['cpus']} CPUs, load avg {m['load_avg'][0]:.2f} -> {m['load_avg_after'][0]:.2f}",
         "",
         f"{'':24}{'wall s':>9}{'CPU s':>9}{'peak RSS MB':>13}   wall s of each run",
@@ -465,9 +480,12 @@ def format_report(report: Dict[str, Any]) -> str:
         return f"{name:24}{s['wall_s']:>9.2f}{s['cpu_s']:>9.2f}{s['peak_rss_mb']:>13.0f}   {each}"
 
     lines.append(row("floor (provider + 1 res)", floor))
+    lines.append(row("lean floor (on demand)", report["lean_floor"]))
     lines.append(row("full synth (stack.app)", full))
     r = report["ratios"]
     lines.append(f"{'full / floor':24}{r['wall']:>8.2f}x{r['cpu']:>8.2f}x{r['peak_rss']:>12.2f}x")
+    lines.append(f"{'full / lean floor':24}{r['lean_wall']:>8.2f}x{r['lean_cpu']:>8.2f}x{r['lean_peak_rss']:>12.2f}x"
+                 "   (no target: what our 551 resources cost above the least possible)")
     lines.append(row("preview", report["preview"]))
     lines.append(row("no-op synth (2nd run)", report["noop_synth"]))
     if "tests" in report:
@@ -499,8 +517,8 @@ def format_report(report: Dict[str, Any]) -> str:
 
 # Measured in fresh processes (their cost is paid once per process, at import or first call).
 PROCESS_ABLATIONS = {
-    "provider_init": "stack/app.py: the provider package's __init__ (imports all ~2,100 resource modules) not run; "
-                     "only the modules the stack imports load (same output)",
+    "eager_provider": "stack/__init__.py: the provider package imported as published (its __init__ imports all "
+                      "~2,140 resource modules) instead of only the modules the stack uses (same output)",
     "aws_regions": "cicd/config.py: aws_regions() a constant (no botocore import/session/endpoint data)",
 }
 # Measured in one process on apps built once and synthesized again and again (costs paid per synth),
@@ -654,24 +672,6 @@ class _StubAsset:
         self.asset_hash = "0" * 64
 
 
-def lazy_provider_package(name: str = "cdktf_cdktf_provider_aws") -> None:
-    """Register the provider package without running its __init__ (which imports every resource module):
-    `from cdktf_cdktf_provider_aws.sns_topic import SnsTopic` then loads only that module and _jsii."""
-    import importlib.util
-    import types
-
-    if name in sys.modules:
-        return
-    spec = importlib.util.find_spec(name)
-    if spec is None or not spec.submodule_search_locations:
-        return
-    package = types.ModuleType(name, "AWS provider bindings, package __init__ skipped")
-    package.__path__ = list(spec.submodule_search_locations)
-    package.__file__ = spec.origin
-    package.__package__ = name
-    sys.modules[name] = package
-
-
 def _patches(variant: str) -> List[Tuple[Any, str, Any]]:
     """(object, attribute, replacement) for one variant; every module is imported already."""
     if variant == "aspect":
@@ -702,7 +702,7 @@ def _patches(variant: str) -> List[Tuple[Any, str, Any]]:
     if variant == "aws_regions":
         regions = frozenset(["us-east-1", "us-east-2", "us-west-1", "us-west-2", "eu-west-1", "eu-central-1"])
         return [(sys.modules["cicd.config"], "aws_regions", lambda: regions)]
-    if variant in ("baseline", "provider_init"):
+    if variant in ("baseline", "eager_provider"):
         return []
     raise ValueError(f"unknown variant {variant}")
 
@@ -953,8 +953,10 @@ def _profile_child(target: str, out_json: Path, without: Sequence[str], instrume
                    cprofile_out: Optional[Path]) -> int:
     """Runs inside the measured subprocess: the floor or the full app, phase by phase."""
     harness_started = time.perf_counter()
-    if "provider_init" in without:
-        lazy_provider_package()
+    if target == "full" and "eager_provider" not in without:
+        from stack import load_provider_modules_on_demand  # as stack.app does, by importing stack
+
+        load_provider_modules_on_demand()
     inst = _Instrument()
     if instrument_jsii:
         inst.install_jsii()
@@ -963,7 +965,7 @@ def _profile_child(target: str, out_json: Path, without: Sequence[str], instrume
 
     def import_provider() -> None:
         import cdktf  # noqa: F401
-        import cdktf_cdktf_provider_aws  # noqa: F401  (its __init__ imports every resource module)
+        import cdktf_cdktf_provider_aws  # noqa: F401  (eager: its __init__ imports every resource module)
         from cdktf_cdktf_provider_aws import provider, sns_topic  # noqa: F401
 
     inst.run_phase("import provider", import_provider)
@@ -981,7 +983,7 @@ def _profile_child(target: str, out_json: Path, without: Sequence[str], instrume
             import stack.pipeline_stack  # noqa: F401
 
         inst.run_phase("import stack/", import_stack)
-        _apply_ablations([v for v in without if v != "provider_init"])
+        _apply_ablations([v for v in without if v != "eager_provider"])
         import cdktf
         import stack.app as app_module
         import stack.pipeline_stack as pipeline_stack

@@ -55,11 +55,13 @@ def _report() -> dict:
         "machine": {"python": "3.x", "node": "v20", "cpus": 2, "load_avg": [1.0, 1, 1], "load_avg_after": [1.0, 1, 1]},
         # medians: floor 10 s / 1000 MB; full 12 s / 1050 MB
         "floor": bench.summarize([_run(10, 1000), _run(9, 990), _run(11, 1010)]),
+        "lean_floor": bench.summarize([_run(4, 600)]),
         "full": bench.summarize([_run(12, 1050), _run(30, 1040), _run(11.5, 1060)]),
         "preview": bench.summarize([_run(0.6, 50)]),
         "noop_synth": bench.summarize([_run(0.3, 40), _run(0.2, 40)]),
     }
-    report["ratios"] = {"wall": 1.2, "cpu": 1.0, "peak_rss": 1.05, "noop_wall": 0.025}
+    report["ratios"] = {"wall": 1.2, "cpu": 1.0, "peak_rss": 1.05, "noop_wall": 0.025,
+                        "lean_wall": 3.0, "lean_cpu": 1.0, "lean_peak_rss": 1.75}
     report["checks"] = [{**vars(c), "passed": c.passed} for c in bench.checks(report)]
     return report
 
@@ -86,6 +88,7 @@ def test_checks_compute_ratios_against_the_floor_and_mark_each_target():
 def test_report_table_shows_figures_ratios_and_verdicts():
     text = bench.format_report(_report())
     assert "floor (provider + 1 res)" in text and "full synth (stack.app)" in text
+    assert "lean floor (on demand)" in text and "3.00x" in text  # reported, without a target
     assert "1.20x" in text  # the wall ratio
     assert "FAIL  full/floor wall" in text
     assert "PASS  full/floor peak RSS" in text
@@ -189,10 +192,11 @@ def test_children_of_a_process_found_both_ways():
 
 # --- the floor app --------------------------------------------------------------------------------
 
-def test_floor_app_synthesizes_two_stacks_with_one_resource_each(tmp_path):
+@pytest.mark.parametrize("args", [[], ["--on-demand"]], ids=["floor", "lean-floor"])
+def test_floor_app_synthesizes_two_stacks_with_one_resource_each(tmp_path, args):
     # The same command and environment the benchmark runs (~10 s: it loads the provider bindings).
     out = tmp_path / "out"
-    run = bench.measure([sys.executable, "-m", "bench.floor_app"], env=bench.child_env(CDKTF_OUTDIR=str(out)))
+    run = bench.measure([sys.executable, "-m", "bench.floor_app", *args], env=bench.child_env(CDKTF_OUTDIR=str(out)))
     assert run.ok, run.output
     bench._require(run, "floor", out)
     for region in bench.REGIONS:

@@ -195,11 +195,46 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory, lambda_snapshot: Path)
     return _synth_app(tmp_path_factory.mktemp("cdktf") / "out", CONFIGS, DEPLOYMENT_ID)
 
 
+# The extra synth runs in a fresh interpreter that imports the AWS provider package the usual way
+# (its __init__ loads every resource module) before the stack: the determinism test then also proves
+# that loading only the modules the stack uses (stack.load_provider_modules_on_demand) changes nothing.
+_EAGER_SYNTH = """
+import json, sys
+from pathlib import Path
+repo, snapshot, outdir, deployment_id = sys.argv[1:5]
+sys.path.insert(0, repo)
+import cdktf_cdktf_provider_aws  # noqa: F401  the package's own __init__: every resource module
+import stack
+import stack.health_lambda as health_lambda
+from cdktf import App
+from cicd.config import load_all
+from stack.pipeline_stack import PipelineStack
+health_lambda.SOURCE_DIR = Path(snapshot)
+primary = load_all()[0]
+app = App(outdir=outdir)
+PipelineStack(app, primary.region, cfg=primary, deployment_id=deployment_id)
+app.synth()
+print(json.dumps({"lazy": stack.load_provider_modules_on_demand(),
+                  "modules": sum(m.startswith(stack.PROVIDER_PACKAGE + ".") for m in sys.modules)}))
+"""
+
+
 @pytest.fixture(scope="session")
-def resynthesized(tmp_path_factory: pytest.TempPathFactory, synthesized: Dict[str, Synth]) -> Synth:
-    """The single extra synth: the primary region again, with OTHER_DEPLOYMENT_ID."""
+def resynthesized(tmp_path_factory: pytest.TempPathFactory, synthesized: Dict[str, Synth],
+                  lambda_snapshot: Path) -> Synth:
+    """The single extra synth: the primary region again, with OTHER_DEPLOYMENT_ID, in a fresh interpreter
+    with the provider package imported eagerly. `.loading` tells how that interpreter loaded it."""
+    import subprocess
+
     primary = CONFIGS[0]
-    return _synth_app(tmp_path_factory.mktemp("cdktf-again") / "out", [primary], OTHER_DEPLOYMENT_ID)[primary.region]
+    outdir = tmp_path_factory.mktemp("cdktf-again") / "out"
+    done = subprocess.run([sys.executable, "-c", _EAGER_SYNTH, str(REPO_ROOT), str(lambda_snapshot), str(outdir),
+                           OTHER_DEPLOYMENT_ID], capture_output=True, text=True, timeout=600, cwd=REPO_ROOT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    directory = outdir / "stacks" / primary.region
+    again = Synth(primary, directory, json.loads((directory / "cdk.tf.json").read_text()))
+    again.loading = json.loads(done.stdout.strip().splitlines()[-1])
+    return again
 
 
 @pytest.fixture(params=REGIONS)
