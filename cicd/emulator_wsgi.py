@@ -1,0 +1,139 @@
+"""The emulator's WSGI layer in front of moto: one request at a time, lost answers given again, and a
+read-only inspection path. Used by :func:`cicd.emulator.start` (and so by every emulator process)."""
+
+from __future__ import annotations
+
+import collections
+import io
+import json
+import logging
+import threading
+import time
+import urllib.parse
+from typing import Any
+
+
+# AWS shows a hook's reported status only through the deployment it drives; moto runs no deployments,
+# so the emulator answers this one read-only path itself (cicd.moto_patches.hook_status, JSON).
+INSPECT_HOOK_STATUS = "/_cicd/codedeploy/hook-status"
+
+
+def _inspect_hook_status(environ: Any, start_response: Any) -> list:
+    from cicd import moto_patches
+
+    query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
+    status = moto_patches.hook_status(query.get("deploymentId", [""])[0], query.get("hookExecutionId", [""])[0])
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [json.dumps({"status": status}).encode()]
+
+
+class OneRequestAtATime:
+    """WSGI wrapper: each request handled alone, and a lost answer given again rather than the call redone.
+
+    moto's in-memory backends are not thread-safe, but its server is threaded: terraform sends up to
+    ten requests at once, and two of them mutating one backend (e.g. EC2 security group rules) can
+    make moto fail one with a 500 after the change was made. AWS serializes such changes itself;
+    here each request is handled alone. Requests are short (the provider's waits are its own sleeps).
+
+    Second gap, in moto's server (werkzeug 3.1's development server) as seen by the provider's Go
+    SDK: now and then a call that moto answered 2xx is sent again (same ``amz-sdk-invocation-id``,
+    ``amz-sdk-request: attempt=2``), i.e. the client never got the answer; redone, a create then
+    fails ("already exists": InvalidPermission.Duplicate, PriorityInUse, ResourceAlreadyExists) and
+    a delete NotFound. AWS does not lose answers that way. So an SDK retry of a call that was already
+    answered 2xx gets that same answer again (see Answers) instead of running the call twice; calls
+    answered otherwise run again, as on AWS. Every retry is logged with its earlier attempts.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.lock = threading.Lock()
+        self.answers = Answers()
+
+    def __call__(self, environ: Any, start_response: Any) -> list:
+        app = _inspect_hook_status if environ.get("PATH_INFO") == INSPECT_HOOK_STATUS else self.app
+        _note_query_action(environ)
+        answer: list = []
+
+        def _start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
+            answer[:] = [status, list(headers)]
+            return start_response(status, headers, exc_info)
+
+        arrived = time.perf_counter()
+        with self.lock:
+            began = time.perf_counter()
+            replay = self.answers.earlier_success(environ)
+            if replay is not None:
+                status, headers, body = replay
+                start_response(status, headers)
+                return [body]
+            body = b""
+            try:
+                chunks = list(app(environ, _start_response))
+                body = b"".join(chunks)
+                return chunks
+            finally:
+                status, headers = answer if answer else ("no response", [])
+                self.answers.record(environ, status, headers, body, began - arrived, time.perf_counter() - began)
+
+
+class Answers:
+    """The answers given to AWS SDK calls, by ``amz-sdk-invocation-id`` (one id per call, kept across
+    the SDK's retries), for OneRequestAtATime. Bounded: the last ``keep`` calls, answers up to
+    ``max_body`` bytes (a lost answer is replayed within seconds). Retries go to the
+    ``cicd.emulator`` logger, i.e. the emulator's error log."""
+
+    def __init__(self, keep: int = 2048, max_body: int = 256 * 1024) -> None:
+        self._calls: "collections.OrderedDict[str, dict]" = collections.OrderedDict()
+        self._keep = keep
+        self._max_body = max_body
+        self.logger = logging.getLogger("cicd.emulator")
+        self.replayed = 0
+
+    def earlier_success(self, environ: Any) -> "tuple[str, list, bytes] | None":
+        call = self._calls.get(environ.get("HTTP_AMZ_SDK_INVOCATION_ID") or "")
+        if not call or not call["answer"]:
+            return None
+        self.replayed += 1
+        self.logger.warning("client retry %s (%s) %s: its earlier attempt was answered %s; the same answer "
+                            "is given again, the call is not run twice; earlier: %s",
+                            _operation(environ), environ["HTTP_AMZ_SDK_INVOCATION_ID"], _attempt(environ),
+                            call["answer"][0], "; ".join(call["attempts"]))
+        call["attempts"].append(f"{_attempt(environ)}: replayed at {time.time():.3f}")
+        return call["answer"]
+
+    def record(self, environ: Any, status: str, headers: list, body: bytes, waited: float, took: float) -> None:
+        invocation = environ.get("HTTP_AMZ_SDK_INVOCATION_ID")
+        if not invocation:
+            return
+        call = self._calls.setdefault(invocation, {"attempts": [], "answer": None})
+        self._calls.move_to_end(invocation)
+        if call["attempts"]:
+            self.logger.warning("client retry %s (%s) %s: %s after %.2f s; earlier: %s", _operation(environ),
+                                invocation, _attempt(environ), status, took, "; ".join(call["attempts"]))
+        call["attempts"].append(f"{_attempt(environ)}: {status} after {took:.2f} s (+{waited:.2f} s queued) "
+                                f"at {time.time():.3f} from port {environ.get('REMOTE_PORT')}")
+        if status.startswith("2") and len(body) <= self._max_body:
+            call["answer"] = (status, headers, body)
+        while len(self._calls) > self._keep:
+            self._calls.popitem(last=False)
+
+
+def _attempt(environ: Any) -> str:
+    return environ.get("HTTP_AMZ_SDK_REQUEST", "").split(";")[0].strip() or "attempt=?"
+
+
+def _note_query_action(environ: Any) -> None:
+    """EC2, IAM, SNS... (query protocol) name the operation in a form body: note it, keep the body readable."""
+    if not environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
+        return
+    body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["cicd.action"] = urllib.parse.parse_qs(body.decode("utf-8", "replace")).get("Action", [""])[0]
+
+
+def _operation(environ: Any) -> str:
+    """The API operation of a request, as far as it tells."""
+    target = environ.get("HTTP_X_AMZ_TARGET") or environ.get("cicd.action")
+    if target:
+        return target
+    return f"{environ.get('REQUEST_METHOD', '?')} {environ.get('HTTP_HOST', '')}{environ.get('PATH_INFO', '')}"
