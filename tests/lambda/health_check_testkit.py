@@ -239,3 +239,22 @@ def build_world() -> World:
 def decisions(capsys: pytest.CaptureFixture) -> List[Dict[str, Any]]:
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     return [line for line in lines if line.get("type") == "decision"]
+
+
+PUT = "put_lifecycle_event_hook_execution_status"
+
+
+def sent_status(gap: Dict[str, List[Dict[str, Any]]]) -> List[Dict[str, Any]]:
+    return gap[PUT]
+
+
+def only_decision(capsys: pytest.CaptureFixture) -> Dict[str, Any]:
+    found = decisions(capsys)
+    assert len(found) == 1, found  # one JSON line per decision, not one per check
+    return found[0]
+
+
+def sns_event(alarm_name: str, state: str = "ALARM") -> Dict[str, Any]:
+    message = {"AlarmName": alarm_name, "NewStateValue": state, "OldStateValue": "OK",
+               "NewStateReason": "Threshold Crossed", "Region": "US East (N. Virginia)"}
+    return {"Records": [{"EventSource": "aws:sns", "Sns": {"Type": "Notification", "Message": json.dumps(message)}}]}

@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import json
 import socket
-from typing import Any, Dict, List
+from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
 import hc_aws
 import hc_settings
@@ -22,29 +21,13 @@ from health_check_testkit import (
     aws_client,
     create_deployment,
     create_ecs_group,
-    decisions,
     fail_operation,
     handler_module,
+    only_decision,
+    sent_status,
 )
 
 handler = handler_module.handler
-PUT = "put_lifecycle_event_hook_execution_status"
-
-
-def sent_status(gap: Dict[str, List[Dict[str, Any]]]) -> List[Dict[str, Any]]:
-    return gap[PUT]
-
-
-def only_decision(capsys: pytest.CaptureFixture) -> Dict[str, Any]:
-    found = decisions(capsys)
-    assert len(found) == 1, found  # one JSON line per decision, not one per check
-    return found[0]
-
-
-def sns_event(alarm_name: str, state: str = "ALARM") -> Dict[str, Any]:
-    message = {"AlarmName": alarm_name, "NewStateValue": state, "OldStateValue": "OK",
-               "NewStateReason": "Threshold Crossed", "Region": "US East (N. Virginia)"}
-    return {"Records": [{"EventSource": "aws:sns", "Sns": {"Type": "Notification", "Message": json.dumps(message)}}]}
 
 
 # --- lifecycle hook --------------------------------------------------------------------------
@@ -396,112 +379,3 @@ def test_probe_not_run_when_alarm_already_failed(world: World, codedeploy_gap, m
     world.set_alarm("running-tasks", "ALARM")
     assert handler(world.hook_event(), None)["verdict"] == "Failed"
     assert hits == []
-
-
-# --- alarm-driven rollback -------------------------------------------------------------------
-
-
-def test_alarm_stops_deployment_with_rollback_and_reports(world: World, codedeploy_gap, capsys) -> None:
-    # A group whose name is a shorter prefix of the alarm name must not be picked.
-    create_ecs_group(world.codedeploy, "shop-staging-api")
-    decoy = create_deployment(world.codedeploy, "shop-staging-api")
-
-    result = handler(sns_event(f"{GROUP}-target-5xx"), None)
-
-    assert codedeploy_gap["stop_deployment"] == [{"deploymentId": world.deployment_id, "autoRollbackEnabled": True}]
-    assert world.deployment_status() == "Stopped"
-    assert world.deployment_status(decoy) == "Created"
-    assert [r["verdict"] for r in result["results"]] == ["RollbackStarted"]
-    [note] = world.notifications()
-    assert note["Subject"] == f"[shop] RollbackStarted: {GROUP}"
-    assert world.deployment_id in note["Message"] and f"{GROUP}-target-5xx" in note["Message"]
-    line = only_decision(capsys)
-    assert (line["deployment_group"], line["stage"], line["service"]) == (GROUP, "staging", "api-service")
-    assert line["alarms"] == [{"name": f"{GROUP}-target-5xx", "state": "ALARM"}]
-
-
-@pytest.mark.parametrize("state", ["OK", "INSUFFICIENT_DATA"])
-def test_non_alarm_state_does_nothing(world: World, codedeploy_gap, aws, state) -> None:
-    result = handler(sns_event(f"{GROUP}-target-5xx", state), None)
-    assert [r["verdict"] for r in result["results"]] == ["Ignored"]
-    assert codedeploy_gap["stop_deployment"] == [] and world.notifications() == []
-    assert aws.calls == []  # decided from the message alone
-    assert world.deployment_status() == "Created"
-
-
-def test_alarm_without_deployment_in_progress(world: World, codedeploy_gap) -> None:
-    create_ecs_group(world.codedeploy, "shop-production-api-service")
-    result = handler(sns_event("shop-production-api-service-elb-5xx"), None)
-    assert [r["verdict"] for r in result["results"]] == ["NoDeploymentInProgress"]
-    assert codedeploy_gap["stop_deployment"] == [] and world.notifications() == []
-
-
-@pytest.mark.parametrize("alarm_name", ["billing-budget-exceeded", f"{GROUP}x-target-5xx", GROUP])
-def test_alarm_of_unknown_group_is_ignored(world: World, codedeploy_gap, alarm_name) -> None:
-    # A group owns only alarms named "<group>-...": "<group>x-..." belongs to another group.
-    result = handler(sns_event(alarm_name), None)
-    assert [r["verdict"] for r in result["results"]] == ["Ignored"]
-    assert world.deployment_status() == "Created"
-
-
-def test_failed_stop_is_reported_to_humans(world: World, codedeploy_gap) -> None:
-    attempts = fail_operation("codedeploy.StopDeployment", "ThrottlingException")
-    result = handler(sns_event(f"{GROUP}-running-tasks"), None)
-    assert [r["verdict"] for r in result["results"]] == ["StopFailed"] and len(attempts) == 3
-    [note] = world.notifications()
-    assert "NOT stopped" in note["Message"] and world.deployment_id in note["Message"]
-
-
-def test_lookup_error_is_reported_to_humans(world: World, codedeploy_gap) -> None:
-    fail_operation("codedeploy.ListDeployments", "AccessDeniedException")
-    result = handler(sns_event(f"{GROUP}-running-tasks"), None)
-    assert [r["verdict"] for r in result["results"]] == ["Error"]
-    assert "AccessDeniedException" in world.notifications()[0]["Message"]
-
-
-def test_malformed_sns_message_does_not_raise(world: World, codedeploy_gap, capsys) -> None:
-    event = {"Records": [{"Sns": {"Message": "not json"}}, {"Sns": {"Message": json.dumps({"AlarmName": 1})}},
-                         {"nope": True}, None]}
-    result = handler(event, None)
-    assert [r["verdict"] for r in result["results"]] == ["Failed"] * 4
-    assert codedeploy_gap["stop_deployment"] == [] and len(decisions(capsys)) == 4
-
-
-# --- moto gap and IAM ------------------------------------------------------------------------
-
-
-def test_moto_gap_exists() -> None:
-    # Without the codedeploy_gap fixture moto cannot serve these two operations; when this test
-    # fails, moto has closed the gap and the fixture should go.
-    client = aws_client("codedeploy")
-    with pytest.raises(NotImplementedError):
-        client.put_lifecycle_event_hook_execution_status(
-            deploymentId="d-X", lifecycleEventHookExecutionId="h", status="Succeeded")
-    with pytest.raises(NotImplementedError):
-        client.stop_deployment(deploymentId="d-X", autoRollbackEnabled=True)
-
-
-def test_moto_gap_patch_serves_and_records(world: World, codedeploy_gap) -> None:
-    client = world.codedeploy
-    response = client.put_lifecycle_event_hook_execution_status(
-        deploymentId=world.deployment_id, lifecycleEventHookExecutionId="h-1", status="Failed")
-    assert response["lifecycleEventHookExecutionId"] == "h-1"
-    assert codedeploy_gap[PUT] == [
-        {"deploymentId": world.deployment_id, "lifecycleEventHookExecutionId": "h-1", "status": "Failed"}]
-    with pytest.raises(ClientError) as err:
-        client.put_lifecycle_event_hook_execution_status(
-            deploymentId="d-NOPE", lifecycleEventHookExecutionId="h-2", status="Failed")
-    assert err.value.response["Error"]["Code"] == "DeploymentDoesNotExistException"
-    assert client.stop_deployment(deploymentId=world.deployment_id, autoRollbackEnabled=True)["status"] == "Pending"
-    assert world.deployment_status() == "Stopped"
-
-
-def test_iam_actions_equal_operations_invoked(world: World, codedeploy_gap, target_states, aws) -> None:
-    handler(world.hook_event(), None)  # success path
-    target_states[GREEN_IPS[0]] = "unhealthy"
-    handler(world.hook_event(), None)  # failure path, notifies
-    handler(sns_event(f"{GROUP}-healthy-hosts"), None)  # stop + report
-
-    assert aws.actions == handler_module.IAM_ACTIONS
-    assert all(":" in a and a.split(":")[0] in {"codedeploy", "cloudwatch", "elasticloadbalancing", "ecs", "sns"}
-               for a in handler_module.IAM_ACTIONS)
