@@ -15,7 +15,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
 
-from cicd import diagram
+from cicd import diagram, pipeline_model
 from cicd.config import load_all
 
 REPO = Path(__file__).resolve().parents[2]
@@ -42,8 +42,8 @@ def region(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
-def _model(synth_out: Path, region: str) -> diagram.Pipeline:
-    return diagram.pipeline(diagram.load(synth_out, region))
+def _model(synth_out: Path, region: str) -> pipeline_model.Pipeline:
+    return pipeline_model.pipeline(pipeline_model.load(synth_out, region))
 
 
 # --- following references in the JSON, independently of cicd.diagram ---------------------------------
@@ -173,7 +173,7 @@ class Flowchart:
         return rank
 
 
-def _flowchart(model: diagram.Pipeline) -> Flowchart:
+def _flowchart(model: pipeline_model.Pipeline) -> Flowchart:
     return Flowchart(diagram.mermaid(model))
 
 
@@ -284,7 +284,7 @@ def test_deployment_id_and_asset_hash_do_not_change_the_output(synth_out: Path, 
     target = tmp_path / "out" / "stacks" / region / "cdk.tf.json"
     target.parent.mkdir(parents=True)
     target.write_text(other)
-    again = diagram.pipeline(diagram.load(tmp_path / "out", region))
+    again = pipeline_model.pipeline(pipeline_model.load(tmp_path / "out", region))
     assert diagram.document(again) == diagram.document(_model(synth_out, region))
 
 
@@ -396,5 +396,5 @@ def test_reads_only_the_json(synth_out: Path, tmp_path: Path) -> None:
     for region in REGIONS:
         (copy / "stacks" / region).mkdir(parents=True)
         shutil.copy2(synth_out / "stacks" / region / "cdk.tf.json", copy / "stacks" / region / "cdk.tf.json")
-        assert diagram.document(diagram.pipeline(diagram.load(copy, region))) == \
+        assert diagram.document(pipeline_model.pipeline(pipeline_model.load(copy, region))) == \
             diagram.document(_model(synth_out, region))
