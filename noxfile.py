@@ -117,7 +117,7 @@ def deploy_west(session: nox.Session) -> None:
 
 @nox.session(python=False, default=False)
 def emulator(session: nox.Session) -> None:
-    """Main job, no AWS account needed: both regions applied into a local AWS emulator, drift-checked, destroyed."""
+    """Main job, no AWS account needed: both regions applied into local AWS emulators, drift-checked, destroyed."""
     run_py(session, "-m", "cicd.emulator_run", *session.posargs)
 
 
