@@ -1,4 +1,4 @@
-"""The synthesis benchmark's own logic (cicd/bench.py, bench/floor_app.py). No timed assertions:
+"""The synthesis benchmark's own logic (cicd/bench*.py, bench/floor_app.py). No timed assertions:
 `nox -s bench` is the benchmark; these only check that it computes and measures correctly."""
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from cicd import bench
+from cicd import bench, bench_harness, bench_variants
 
 MB = 1024 * 1024
 
@@ -111,8 +111,8 @@ def test_runs_must_be_positive(capsys):
 
 
 def test_profile_child_argv():
-    argv = bench._child_argv("full", Path("/tmp/x.json"), without=["aspect"], instrument=True)
-    assert argv[:3] == [sys.executable, "-m", "cicd.bench"]
+    argv = bench_harness._child_argv("full", Path("/tmp/x.json"), without=["aspect"], instrument=True)
+    assert argv[:3] == [sys.executable, "-m", "cicd.bench_harness"]
     assert argv[argv.index("--_child") + 1] == "full"
     assert argv[argv.index("--_without") + 1] == "aspect"
     assert "--_instrument" in argv
@@ -211,13 +211,13 @@ def test_patched_variant_is_undone_on_exit():
     from cicd import config
 
     original = config.aws_regions
-    with bench._Patched("aws_regions"):
+    with bench_variants._Patched("aws_regions"):
         assert config.aws_regions is not original
         assert "us-west-2" in config.aws_regions()
     assert config.aws_regions is original
 
 
 def test_every_variant_is_described():
-    assert set(bench.ABLATIONS) == set(bench.PROCESS_ABLATIONS) | set(bench.APP_VARIANTS)
+    assert set(bench_variants.ABLATIONS) == set(bench_variants.PROCESS_ABLATIONS) | set(bench_variants.APP_VARIANTS)
     with pytest.raises(ValueError):
-        bench._patches("no-such-variant")
+        bench_variants._patches("no-such-variant")
