@@ -236,9 +236,11 @@ def format_profile(profile: Dict[str, Any]) -> str:
         for variant, a in pa.items():
             if variant == "baseline":
                 continue
-            lines.append(f"  {variant:14} saves {a['saves_wall_s']:.2f} s wall, {a['saves_cpu_s']:.2f} s CPU, "
-                         f"{a['saves_peak_rss_mb']:.0f} MB peak RSS (provider import {a['import_s']:.2f} s): "
-                         f"{a['what']}")
+            # A negative saving is a cost: e.g. eager_provider puts back what the stack no longer pays.
+            verb, sign = ("saves", 1) if a["saves_wall_s"] >= 0 else ("costs", -1)
+            lines.append(f"  {variant:14} {verb} {sign * a['saves_wall_s']:.2f} s wall, "
+                         f"{sign * a['saves_cpu_s']:.2f} s CPU, {sign * a['saves_peak_rss_mb']:.0f} MB peak RSS "
+                         f"(provider import {a['import_s']:.2f} s): {a['what']}")
     cold = profile.get("cold_probes")
     if cold:
         lines += ["", "cold costs in small fresh processes (median wall / CPU / peak RSS):"]
