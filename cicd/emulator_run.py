@@ -19,7 +19,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, TypeVar
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, TypeVar
 
 from cicd import synth, teardown
 from cicd.config import RegionConfig, load_all
@@ -133,6 +133,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         for run in runs:
             run.terraform.kill()
             run.emulator.stop()
+            retries = _retries(run.emulator.log)
+            if retries:
+                print(f"{run.region}: the emulator saw {retries[0]} SDK retries; {retries[1]} of them re-sent a call "
+                      "already answered and got that answer again (see cicd/emulator_wsgi.py)", flush=True)
             if not succeeded and run.emulator.log.stat().st_size:
                 kept = EMULATOR_DIR / f"last-failure-{run.region}.log"
                 shutil.copy2(run.emulator.log, kept)
@@ -145,6 +149,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         f"{r.region}: {r.resources} resources, apply {r.apply_seconds:.0f} s, destroy {r.destroy_seconds:.0f} s"
         for r in runs) + f"; total {total:.0f} s")
     return 0
+
+
+def _retries(log: Path) -> Tuple[int, int]:
+    """(SDK retries, answers given again) from an emulator's error log; (0, 0) if none or unreadable."""
+    try:
+        lines = [line for line in log.read_text(errors="replace").splitlines() if "client retry " in line]
+    except OSError:
+        return 0, 0
+    return (len(lines), sum("the same answer is given again" in line for line in lines)) if lines else (0, 0)
 
 
 def _start_region(region: str, logs: Path) -> RegionRun:
