@@ -19,6 +19,16 @@ from cicd import moto_patches
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def _assert_free_for_a_new_server(port: int) -> None:
+    """Nothing listens on ``port`` any more: a new server can bind it. Like every server (werkzeug's too),
+    with SO_REUSEADDR: a connection the old server closed may linger in TIME_WAIT on that port for a
+    minute, which blocks a plain bind although nothing listens (seen once as a flake)."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", port))
+        sock.listen()
+
+
 def test_endpoint_and_env(emulator) -> None:
     assert emulator.endpoint == f"http://127.0.0.1:{emulator.port}"
     env = emulator.env()
@@ -63,8 +73,7 @@ def test_start_stop_context_manager_frees_port() -> None:
         with socket.create_connection(("127.0.0.1", port), timeout=2):
             pass
     emu.stop()  # idempotent
-    with socket.socket() as sock:  # the port is free again
-        sock.bind(("127.0.0.1", port))
+    _assert_free_for_a_new_server(port)
 
 
 def test_start_on_a_port_in_use_fails_fast(emulator) -> None:
@@ -156,8 +165,7 @@ def test_spawned_emulator_has_its_own_patched_state(tmp_path) -> None:
             codecommit(second).get_repository(repositoryName="only-here")  # state is not shared
         port = first.port
     assert first.exited() == 0 and first.describe_exit() == "exit code 0"
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", port))
+    _assert_free_for_a_new_server(port)
 
 
 def test_hook_status_is_read_back_from_a_spawned_emulator(tmp_path) -> None:
