@@ -29,7 +29,7 @@ class ParameterStore(Construct):
         self.parameters: Dict[str, SsmParameter] = {}
         for p in all_parameters(ctx.cfg):
             slug = p.name.strip("/").replace("/", "-").lower()
-            # The construct path has no "/<stage>-" for StageServiceTags to find: tag explicitly.
+            # The construct path has no "/<stage>-" for tag_stages_and_services to find: tag explicitly.
             tags = {"stage": p.stage.value, "service": p.service.name}
             if p.secure:
                 self.parameters[p.name] = SsmParameter(

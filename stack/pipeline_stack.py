@@ -1,7 +1,7 @@
 """One TerraformStack per region: the region is data, every concern a construct of its own."""
 from __future__ import annotations
 
-from cdktf import Aspects, S3Backend, TerraformOutput, TerraformStack
+from cdktf import S3Backend, TerraformOutput, TerraformStack
 from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
 from cdktf_cdktf_provider_aws.provider import AwsProvider
@@ -26,7 +26,7 @@ from stack.registry import Registry
 from stack.services import Services
 from stack.source import Source
 from stack.storage import Storage
-from stack.tagging import StageServiceTags, default_tags
+from stack.tagging import default_tags, tag_stages_and_services
 
 
 class PipelineStack(TerraformStack):
@@ -63,7 +63,7 @@ class PipelineStack(TerraformStack):
                             builds=builds, services=services, deployments=deployments, notifications=notifications)
         for role in ctx.roles:
             role.finish()
-        Aspects.of(self).add(StageServiceTags([s.name for s in cfg.services]))
+        tag_stages_and_services(self, [s.name for s in cfg.services])  # after the last resource
 
         TerraformOutput(self, "deployment_id", value=deployment_id,
                         description="Timestamp ID of the synth that produced this configuration")

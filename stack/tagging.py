@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import Dict, Sequence
 
-import jsii
-from cdktf import IAspect
 from constructs import IConstruct
 
 from cicd.config import DEPLOY_STAGES, RegionConfig
@@ -19,25 +17,32 @@ def default_tags(cfg: RegionConfig) -> Dict[str, str]:
     return {"project": cfg.project, "region": cfg.region, "owner": cfg.owner, "managed-by": "cdktf"}
 
 
-@jsii.implements(IAspect)
-class StageServiceTags:
-    def __init__(self, services: Sequence[str]):
-        # Longest names first, so "api-service" never matches inside a longer service name.
-        self.services = sorted(services, key=len, reverse=True)
-        self.stages = [s.value for s in DEPLOY_STAGES]
+def tag_stages_and_services(stack: IConstruct, services: Sequence[str]) -> int:
+    """Tag every taggable resource of the finished ``stack`` whose construct path names a deploy stage
+    (``/<stage>-``) or a service; returns how many were tagged.
 
-    def visit(self, node: IConstruct) -> None:
-        if not hasattr(node, "tags_input") or not hasattr(node, "put_tags") and not hasattr(node, "tags"):
-            return
+    Run once, after the stack's last resource. A cdktf Aspect would do the same at synth time, but
+    through a Node -> Python callback for each of the ~650 constructs and a jsii read per property
+    probe (~1 s per synth); this walk checks the Python class instead of reading properties, and
+    reads and writes tags only on the resources it tags.
+    """
+    by_length = sorted(services, key=len, reverse=True)  # "api-service" never matches inside a longer name
+    stages = [s.value for s in DEPLOY_STAGES]
+    tagged = 0
+    for node in stack.node.find_all():
+        cls = type(node)
+        if not isinstance(getattr(cls, "tags_input", None), property) or not (
+                hasattr(cls, "put_tags") or isinstance(getattr(cls, "tags", None), property)):
+            continue  # not a taggable resource (no jsii round trip to find out)
         path = node.node.path
         tags: Dict[str, str] = {}
-        for stage in self.stages:
-            if f"/{stage}-" in path:
-                tags["stage"] = stage
-                break
-        for service in self.services:
-            if service in path:
-                tags["service"] = service
-                break
+        stage = next((s for s in stages if f"/{s}-" in path), None)
+        if stage:
+            tags["stage"] = stage
+        service = next((s for s in by_length if s in path), None)
+        if service:
+            tags["service"] = service
         if tags:
             node.tags = {**(node.tags_input or {}), **tags}
+            tagged += 1
+    return tagged

@@ -117,6 +117,13 @@ def test_lambda_is_packaged_from_an_asset(stack):
         assert f"{module}.py" in names, names
         assert not any("__pycache__" in n or n.endswith(".pyc") for n in names), names
         assert f"def {entry}(" in zf.read(f"{module}.py").decode()
+        # every module of the function, as it is in lambda/health_check/ (the session's snapshot of it)
+        import stack.health_lambda as health_lambda
+
+        sources = {p.name: p.read_bytes() for p in health_lambda.SOURCE_DIR.glob("*.py")}
+        assert sorted(names) == sorted(sources)
+        assert all(zf.read(name) == sources[name] for name in names)
+        assert {info.date_time for info in zf.infolist()} == {(1980, 1, 1, 0, 0, 0)}  # same sources, same bytes
     assert function["source_code_hash"] and "${" not in function["source_code_hash"]
 
 
