@@ -143,24 +143,21 @@ def _profile_child(target: str, out_json: Path, without: Sequence[str], instrume
 
         if instrument_jsii:
             import stack.health_lambda as health_lambda
-            import stack.tagging as tagging
 
-            visits = {"tagged": 0}
-            original_visit = tagging.StageServiceTags.visit
+            tagged = {"resources": 0}
+            tag_walk = inst.scoped("stage/service tag walk", pipeline_stack.tag_stages_and_services)
 
-            def sets() -> int:
-                return int(inst.trips.get("kind", {}).get("set", [0, 0.0])[0])
+            def tag_stages_and_services(*args: Any, **kwargs: Any) -> int:
+                count = tag_walk(*args, **kwargs)
+                tagged["resources"] += count
+                return count
 
-            def visit(self: Any, node: Any) -> None:
-                before = sets()
-                original_visit(self, node)
-                if sets() > before:
-                    visits["tagged"] += 1
-
-            tagging.StageServiceTags.visit = inst.scoped("aspect visit", visit)
-            inst.extra["aspect_visits"] = visits
+            # imported by name into stack.pipeline_stack: patched where it is looked up
+            pipeline_stack.tag_stages_and_services = tag_stages_and_services
+            inst.extra["tagged"] = tagged
             health_lambda.TerraformAsset = inst.scoped("TerraformAsset", health_lambda.TerraformAsset)
-            health_lambda._clean_source = inst.scoped("TerraformAsset", health_lambda._clean_source)
+            # lru_cached, looked up in stack.health_lambda at call time: the first call builds the zip
+            health_lambda._package = inst.scoped("Lambda package (zipfile)", health_lambda._package)
             render.Renderer.__init__ = inst.scoped("Renderer() (Jinja Environment)", render.Renderer.__init__)
             for name in ("render_taskdef", "render_appspec", "render_build_buildspec", "render_test_buildspec"):
                 setattr(render, name, inst.scoped("template rendering", getattr(render, name)))

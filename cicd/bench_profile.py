@@ -1,17 +1,16 @@
 """`python -m cicd.bench --profile`: where the time beyond the floor goes (a few more minutes).
 
 - one instrumented run each of the floor and the full app: phases (provider import, our imports,
-  config, construct, synth); jsii round trips counted and timed by kind, by candidate (aspect
-  visits, asset, template rendering, aws_regions, checkov skips) and by call site in stack/ and cicd/;
+  config, construct, synth); jsii round trips counted and timed by kind, by candidate (the
+  stage/service tag walk, the Lambda's zipfile package and its TerraformAsset, template rendering,
+  aws_regions, checkov skips) and by call site in stack/ and cicd/;
 - one cProfile run of the full app (our functions, after the provider import);
 - fresh-process ablations for what is paid once per process (the provider package's eager
   __init__), and small fresh processes for botocore in `load_all()` and validate's ECS model;
-- per-synth costs in one process after one provider import, each repeated: apps built once and
-  synthesized again and again with and without the Aspect / archiver asset (cdktf re-runs aspects
-  and re-archives on every synth); the proposed tag walk; the 38 template renderings with a
-  Renderer per call vs one shared; constructing with the bindings' debug-only type checks off;
-  cdktf's archiver process vs Python's zipfile. Repeating inside one warm process is what makes
-  sub-second costs measurable on a busy machine; whole-process A/B runs are too noisy for them.
+- per-synth costs in one process after one provider import, each repeated: the unpatched app built
+  once and synthesized again and again; constructing it with and without the bindings' debug-only
+  type checks. Repeating inside one warm process is what makes sub-second costs measurable on a
+  busy machine; whole-process A/B runs are too noisy for them.
 
 Every run here is measured like the benchmark's (cicd/bench.py `measure()`). What runs inside the
 measured processes is cicd/bench_harness.py; the ablations and the per-synth measurements are
@@ -136,35 +135,15 @@ def _micro(repeats: int, scratch: Path, log: Callable[[str], None]) -> Dict[str,
         return {"median": median(diffs), "min_diff": min(r[key] for r in a) - min(r[key] for r in b),
                 "each": [round(d, 3) for d in diffs]}
 
-    synth = data["synth"]
-    base = synth["baseline"]
     summary: Dict[str, Any] = {"repeats": repeats, "synth": {
         v: {"wall_s": stats(rows, "wall_s"), "cpu_s": stats(rows, "cpu_s"),
-            "trips": sum(rows[0]["trips"].values()), "trips_by_kind": rows[0]["trips"],
-            **({} if v == "baseline" else {"saves_wall_s": paired(base, rows, "wall_s"),
-                                           "saves_cpu_s": paired(base, rows, "cpu_s")})}
-        for v, rows in synth.items()}}
-    summary["walk"] = {v: {"wall_s": stats(rows, "wall_s"), "cpu_s": stats(rows, "cpu_s"),
-                           "trips": sum(rows[0]["trips"].values()), "trips_by_kind": rows[0]["trips"]}
-                       for v, rows in data["walk"].items()}
+            "trips": sum(rows[0]["trips"].values()), "trips_by_kind": rows[0]["trips"]}
+        for v, rows in data["synth"].items()}}
     construct = data["construct"]
     summary["construct"] = {v: {"wall_s": stats(rows, "wall_s"), "cpu_s": stats(rows, "cpu_s"),
                                 "python_cpu_s": stats(rows, "python_cpu_s")} for v, rows in construct.items()}
     summary["construct"]["typecheck"]["saves_wall_s"] = paired(construct["baseline"], construct["typecheck"], "wall_s")
     summary["construct"]["typecheck"]["saves_cpu_s"] = paired(construct["baseline"], construct["typecheck"], "cpu_s")
-    render = data["render"]
-    summary["render"] = {v: {"wall_s": stats(rows, "wall_s"), "renderers": rows[0]["renderers"]}
-                         for v, rows in render.items()}
-    summary["render"]["saves_wall_s"] = paired(render["per_call"], render["shared"], "wall_s")
-    archive = data["archive"]
-    if archive["cdktf_archiver"]:
-        summary["archive"] = {
-            "script": archive["script"],
-            "cdktf_archiver": {"wall_s": stats(archive["cdktf_archiver"], "wall_s"),
-                               "cpu_s": stats(archive["cdktf_archiver"], "cpu_s"),
-                               "peak_rss_mb": median(r["peak_rss_mb"] for r in archive["cdktf_archiver"])},
-            "python_zipfile": {"wall_s": stats(archive["python_zipfile"], "wall_s")},
-        }
     log(f"  per-synth measurements: {repeats} repeats")
     return summary
 
@@ -210,11 +189,9 @@ def format_profile(profile: Dict[str, Any]) -> str:
     for scope, (calls, seconds) in sorted(full["scopes"].items(), key=lambda kv: -kv[1][1]):
         tc, ts = _count(scope_trips, scope)
         lines.append(f"  {scope:34}{int(calls):>6,} calls {seconds:>7.2f} s   {tc:>6,} trips {ts:>6.2f} s")
-    visits = full.get("extra", {}).get("aspect_visits")
-    if visits is not None:
-        cb, cbs = _count(full["trips"].get("kind", {}), "callback-return")
-        lines.append(f"  aspect: {full['scopes'].get('aspect visit', [0])[0]:,} visits, {visits['tagged']:,} tagged; "
-                     f"{cb:,} callback returns to Node ({cbs:.2f} s)")
+    tagged = full.get("extra", {}).get("tagged")
+    if tagged is not None:
+        lines.append(f"  stage/service tag walk: {tagged['resources']:,} resources tagged")
     mods = full.get("modules", {})
     lines.append("  modules loaded by the full app: " + ", ".join(f"{k}={'yes' if v else 'no'}" for k, v in mods.items()))
     lines += ["", "busiest call sites in stack/ and cicd/ (round trips, seconds):"]
@@ -253,33 +230,12 @@ def format_profile(profile: Dict[str, Any]) -> str:
         lines += ["", f"per-synth costs, one process, each measured {mi['repeats']} times (median; min in brackets):",
                   f"  app.synth() of both stacks, unpatched: {b['wall_s']['median']:.2f} s wall "
                   f"[{b['wall_s']['min']:.2f}], {b['cpu_s']['median']:.2f} s CPU, {b['trips']:,} round trips"]
-        for variant in ("aspect", "asset_zip", "asset"):
-            v = sy[variant]
-            lines.append(f"    {variant:10} saves {v['saves_wall_s']['median']:.2f} s wall "
-                         f"[{v['saves_wall_s']['min_diff']:.2f}], {v['saves_cpu_s']['median']:.2f} s CPU, "
-                         f"{b['trips'] - v['trips']:,} round trips per synth   (paired: "
-                         + " ".join(f"{x:.2f}" for x in v["saves_wall_s"]["each"]) + ")")
         c = mi["construct"]
         t = c["typecheck"]
         lines.append(f"  constructing both stacks, unpatched: {c['baseline']['wall_s']['median']:.2f} s wall "
                      f"[{c['baseline']['wall_s']['min']:.2f}], {c['baseline']['python_cpu_s']['median']:.2f} s Python CPU;"
                      f" typecheck saves {t['saves_wall_s']['median']:.2f} s wall [{t['saves_wall_s']['min_diff']:.2f}], "
                      f"{t['saves_cpu_s']['median']:.2f} s CPU")
-        for variant, w in mi["walk"].items():
-            lines.append(f"  {variant} over both stacks (replaces the Aspect; at construct time): "
-                         f"{w['wall_s']['median']:.2f} s wall [{w['wall_s']['min']:.2f}], {w['cpu_s']['median']:.2f} s "
-                         f"CPU, {w['trips']:,} round trips")
-        r = mi["render"]
-        lines.append(f"  38 template renderings: {r['per_call']['renderers']} Renderers "
-                     f"{r['per_call']['wall_s']['median']:.3f} s [{r['per_call']['wall_s']['min']:.3f}] vs "
-                     f"{r['shared']['renderers']} shared {r['shared']['wall_s']['median']:.3f} s "
-                     f"[{r['shared']['wall_s']['min']:.3f}]: saves {r['saves_wall_s']['median']:.3f} s")
-        a = mi.get("archive")
-        if a:
-            lines.append(f"  cdktf's archiver process (once per stack per synth): "
-                         f"{a['cdktf_archiver']['wall_s']['median']:.2f} s wall [{a['cdktf_archiver']['wall_s']['min']:.2f}]"
-                         f", {a['cdktf_archiver']['cpu_s']['median']:.2f} s CPU, {a['cdktf_archiver']['peak_rss_mb']:.0f} MB;"
-                         f" Python zipfile of the same files {a['python_zipfile']['wall_s']['median'] * 1000:.1f} ms")
         lines += [f"  {variant}: {APP_VARIANTS[variant]}" for variant in APP_VARIANTS]
     return "\n".join(lines)
 

@@ -111,11 +111,38 @@ def test_runs_must_be_positive(capsys):
 
 
 def test_profile_child_argv():
-    argv = bench_harness._child_argv("full", Path("/tmp/x.json"), without=["aspect"], instrument=True)
+    argv = bench_harness._child_argv("full", Path("/tmp/x.json"), without=["typecheck"], instrument=True)
     assert argv[:3] == [sys.executable, "-m", "cicd.bench_harness"]
     assert argv[argv.index("--_child") + 1] == "full"
-    assert argv[argv.index("--_without") + 1] == "aspect"
+    assert argv[argv.index("--_without") + 1] == "typecheck"
     assert "--_instrument" in argv
+
+
+def test_profile_report_shows_the_candidates_and_per_synth_costs():
+    from cicd import bench_profile
+
+    def instrumented(scopes: dict, extra: dict) -> dict:
+        return {"wall_s": 5.0, "cpu_s": 6.0, "peak_rss_mb": 900.0, "phases": {"construct": 1.0, "synth": 2.0},
+                "trips": {"kind": {"get": [10, 0.1]}, "scope": {"stage/service tag walk": [40, 0.05]}},
+                "scopes": scopes, "extra": extra, "modules": {"botocore": False}}
+
+    timing = {"median": 1.0, "min": 0.9}
+    saves = {"median": 0.2, "min_diff": 0.1, "each": [0.2]}
+    profile = {
+        "instrumented_floor": instrumented({}, {}),
+        "instrumented_full": instrumented({"stage/service tag walk": [2, 0.12], "Lambda package (zipfile)": [2, 0.01]},
+                                          {"tagged": {"resources": 321}}),
+        "micro": {"repeats": 5,
+                  "synth": {"baseline": {"wall_s": timing, "cpu_s": timing, "trips": 1234, "trips_by_kind": {}}},
+                  "construct": {"baseline": {"wall_s": timing, "cpu_s": timing, "python_cpu_s": timing},
+                                "typecheck": {"wall_s": timing, "cpu_s": timing, "python_cpu_s": timing,
+                                              "saves_wall_s": saves, "saves_cpu_s": saves}}},
+    }
+    text = bench_profile.format_profile(profile)
+    assert "stage/service tag walk" in text and "Lambda package (zipfile)" in text
+    assert "321 resources tagged" in text
+    assert "app.synth() of both stacks, unpatched: 1.00 s wall" in text
+    assert "typecheck saves 0.20 s wall" in text
 
 
 # --- measuring ------------------------------------------------------------------------------------
