@@ -74,7 +74,8 @@ def destroy(run: RegionRun, cfg: RegionConfig, env: Dict[str, str], attempts: in
             print(f"{run.region}: {step}", flush=True)
         summary = tf.plan(out="destroy.tfplan", destroy=True)
         try:
-            tf.apply("destroy.tfplan", total=summary.destroy, verb="destroyed")
+            tf.apply("destroy.tfplan", total=summary.destroy, verb="destroyed",
+                     recoverable=() if attempt == attempts else ("BucketNotEmpty",))
             break
         except UserError as err:
             if attempt == attempts or "BucketNotEmpty" not in str(err):

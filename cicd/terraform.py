@@ -137,8 +137,13 @@ class Terraform:
         return [f"{c['address']} ({'/'.join(c['change']['actions'])})" for c in shown.get("resource_changes", [])
                 if c["change"]["actions"] != ["no-op"]]
 
-    def apply(self, plan_file: str = "tfplan", total: int = 0, verb: str = "applied") -> float:
-        """Apply a saved plan, printing a progress line as resources complete."""
+    def apply(self, plan_file: str = "tfplan", total: int = 0, verb: str = "applied",
+              recoverable: Sequence[str] = ()) -> float:
+        """Apply a saved plan, printing a progress line as resources complete and each error as it comes.
+
+        Errors whose text contains one of ``recoverable`` are not echoed: the caller handles them (the
+        apply still fails, and its UserError still names the first error).
+        """
         started = time.perf_counter()
         done = [0]
 
@@ -153,7 +158,7 @@ class Terraform:
                     print(f"  {self.label}: {done[0]}/{total or '?'} resources {verb} "
                           f"({time.perf_counter() - started:.0f} s)", flush=True)
             elif (event.get("type") == "diagnostic" and event.get("diagnostic", {}).get("severity") == "error"
-                  and not self._killing):
+                  and not self._killing and not any(r in line for r in recoverable)):
                 print(f"  {self.label}: error: {event['diagnostic'].get('summary')}: "
                       f"{' '.join(event['diagnostic'].get('detail', '').split())[:400]}", file=sys.stderr, flush=True)
 

@@ -108,3 +108,20 @@ def test_a_halted_terraform_stops_and_starts_nothing_more(tmp_path: Path) -> Non
     assert time.monotonic() - started < 10
     with pytest.raises(UserError, match=r"^terraform plan \(us-west-2\) not started: the us-west-2 emulator stopped$"):
         tf.plan()
+
+
+def test_recoverable_apply_errors_are_not_echoed(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """The caller handles BucketNotEmpty (empties the bucket, destroys again): not shown as news, still raised."""
+    events = [{"type": "diagnostic", "diagnostic": {"severity": "error", "summary": "deleting S3 Bucket (b)",
+                                                    "detail": "api error BucketNotEmpty: not empty"}},
+              {"type": "diagnostic", "diagnostic": {"severity": "error", "summary": "deleting Rule (r)",
+                                                    "detail": "api error AccessDenied"}}]
+    script = tmp_path / "fake-terraform"
+    script.write_text("#!/bin/sh\n" + "".join(f"echo '{json.dumps(e)}'\n" for e in events) + "exit 1\n")
+    script.chmod(0o755)
+    tf = terraform.Terraform(tmp_path, label="us-east-1")
+    tf.binary = str(script)
+    with pytest.raises(UserError, match="BucketNotEmpty"):
+        tf.apply("destroy.tfplan", verb="destroyed", recoverable=("BucketNotEmpty",))
+    shown = capsys.readouterr().err
+    assert "AccessDenied" in shown and "BucketNotEmpty" not in shown
