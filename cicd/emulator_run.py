@@ -203,7 +203,7 @@ def _hold(runs: List[RegionRun]) -> None:
         while not stop.wait(3600):
             pass
     except KeyboardInterrupt:
-        print("\nstopping the emulator")
+        print("\nstopping the emulators")
 
 
 if __name__ == "__main__":
