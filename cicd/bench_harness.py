@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
-from cicd.bench import ROOT
+from cicd.bench_measure import ROOT
 from cicd.bench_variants import ABLATIONS, _apply_ablations, _micro_child
 
 

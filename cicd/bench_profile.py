@@ -12,7 +12,7 @@
   type checks. Repeating inside one warm process is what makes sub-second costs measurable on a
   busy machine; whole-process A/B runs are too noisy for them.
 
-Every run here is measured like the benchmark's (cicd/bench.py `measure()`). What runs inside the
+Every run here is measured like the benchmark's (cicd/bench_measure.py `measure()`). What runs inside the
 measured processes is cicd/bench_harness.py; the ablations and the per-synth measurements are
 cicd/bench_variants.py.
 """
@@ -26,7 +26,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Sequence, Tuple
 
-from cicd.bench import MB, ROOT, Run, _require, child_env, measure, median, summarize
+from cicd.bench import MB, _require, child_env, median, summarize
+from cicd.bench_measure import ROOT, Run, measure
 from cicd.bench_harness import _child_argv
 from cicd.bench_variants import ABLATIONS, APP_VARIANTS, PROCESS_ABLATIONS
 

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Sequence, Tuple
 
-from cicd.bench import _children
+from cicd.bench_measure import _children
 
 # Measured in fresh processes (their cost is paid once per process, at import or first call).
 PROCESS_ABLATIONS = {

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from cicd import bench, bench_harness, bench_variants
+from cicd import bench, bench_harness, bench_measure, bench_variants
 
 MB = 1024 * 1024
 
@@ -43,11 +43,11 @@ def test_check_pass_fail_and_nan():
     assert "FAIL" in bench.Check("full/floor wall", 1.5, 1.1, "x").describe()
 
 
-def _run(wall: float, rss_mb: float, cpu: float = 1.0) -> bench.Run:
+def _run(wall: float, rss_mb: float, cpu: float = 1.0) -> bench_measure.Run:
     rss = int(rss_mb * MB)
-    return bench.Run(argv=["x"], wall_s=wall, cpu_s=cpu, peak_rss=rss, tree_rss_peak=rss, max_process_hwm=rss // 2,
-                     hwm_sum=rss, rusage_maxrss=rss // 2, by_process={"python": rss // 2, "node": rss // 2},
-                     samples=10, returncode=0)
+    return bench_measure.Run(argv=["x"], wall_s=wall, cpu_s=cpu, peak_rss=rss, tree_rss_peak=rss,
+                             max_process_hwm=rss // 2, hwm_sum=rss, rusage_maxrss=rss // 2,
+                             by_process={"python": rss // 2, "node": rss // 2}, samples=10, returncode=0)
 
 
 def _report() -> dict:
@@ -156,7 +156,7 @@ HOLD = textwrap.dedent("""
 
 
 def test_measure_sees_a_child_allocating_100_mb():
-    run = bench.measure([sys.executable, "-c", HOLD.format(mb=110, hold=0.5, code=0)])
+    run = bench_measure.measure([sys.executable, "-c", HOLD.format(mb=110, hold=0.5, code=0)])
     assert run.ok
     assert run.peak_rss >= 100 * MB
     assert run.rusage_maxrss >= 100 * MB
@@ -165,7 +165,7 @@ def test_measure_sees_a_child_allocating_100_mb():
 
 def test_measure_never_misses_a_short_spike():
     # Exits right after allocating: sampling may see nothing, VmHWM/ru_maxrss still count it.
-    run = bench.measure([sys.executable, "-c", HOLD.format(mb=110, hold=0, code=0)])
+    run = bench_measure.measure([sys.executable, "-c", HOLD.format(mb=110, hold=0, code=0)])
     assert run.peak_rss >= 100 * MB
 
 
@@ -178,7 +178,7 @@ def test_measure_sums_processes_alive_at_the_same_time():
         block = bytearray(b"\\x01") * (100 * 1024 * 1024)
         child.wait()
     """)
-    run = bench.measure([sys.executable, "-c", parent])
+    run = bench_measure.measure([sys.executable, "-c", parent])
     assert run.ok
     assert run.tree_rss_peak >= 190 * MB
     assert run.peak_rss >= 190 * MB
@@ -191,7 +191,7 @@ def test_measure_is_not_inflated_by_a_large_parent():
     # small wrapper, so a large bench process (or pytest session) does not leak into the figure.
     ballast = bytearray(b"\x01") * (300 * MB)
     try:
-        run = bench.measure([sys.executable, "-c", HOLD.format(mb=100, hold=0.2, code=0)])
+        run = bench_measure.measure([sys.executable, "-c", HOLD.format(mb=100, hold=0.2, code=0)])
     finally:
         del ballast
     assert 100 * MB <= run.rusage_maxrss < 250 * MB
@@ -199,10 +199,10 @@ def test_measure_is_not_inflated_by_a_large_parent():
 
 
 def test_measure_reports_the_exit_status_and_output():
-    run = bench.measure([sys.executable, "-c", "print('hello'); raise SystemExit(3)"])
+    run = bench_measure.measure([sys.executable, "-c", "print('hello'); raise SystemExit(3)"])
     assert run.returncode == 3 and not run.ok
     assert "hello" in run.output
-    with pytest.raises(bench.BenchError, match="exit status 3"):
+    with pytest.raises(bench_measure.BenchError, match="exit status 3"):
         bench._require(run, "demo")
 
 
@@ -210,8 +210,8 @@ def test_children_of_a_process_found_both_ways():
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(5)"])
     try:
         import os
-        assert child.pid in bench._children(os.getpid())
-        assert child.pid in bench._children_by_scan(os.getpid())
+        assert child.pid in bench_measure._children(os.getpid())
+        assert child.pid in bench_measure._children_by_scan(os.getpid())
     finally:
         child.kill()
         child.wait()
@@ -223,7 +223,8 @@ def test_children_of_a_process_found_both_ways():
 def test_floor_app_synthesizes_two_stacks_with_one_resource_each(tmp_path, args):
     # The same command and environment the benchmark runs (~10 s: it loads the provider bindings).
     out = tmp_path / "out"
-    run = bench.measure([sys.executable, "-m", "bench.floor_app", *args], env=bench.child_env(CDKTF_OUTDIR=str(out)))
+    run = bench_measure.measure([sys.executable, "-m", "bench.floor_app", *args],
+                                env=bench.child_env(CDKTF_OUTDIR=str(out)))
     assert run.ok, run.output
     bench._require(run, "floor", out)
     for region in bench.REGIONS:
