@@ -19,9 +19,9 @@ is the largest single process's peak (the kernel keeps a max over waited-for chi
 i.e. the Node kernel alone (~0.6 GB; what `/usr/bin/time` prints); and it starts at the forking
 parent's RSS (Linux keeps the pre-exec address space's high-water mark), which is why the small
 wrapper forks the command. So that a spike between two samples is never under-reported, the
-reported peak is max(sampled tree sum, largest per-process VmHWM, ru_maxrss). The report also gives the high-water marks per process name (summed over the
-processes of that name), their sum (an upper bound: every process at its own peak at once) and
-ru_maxrss. RSS counts shared pages (libpython, libnode) once per process.
+reported peak is max(sampled tree sum, largest per-process VmHWM, ru_maxrss). The report also
+gives the high-water marks per process name (summed over the processes of that name), their sum (an
+upper bound: every process at its own peak at once) and ru_maxrss. RSS counts shared pages (libpython, libnode) once per process.
 
 *CPU time* (user + system of the tree, from wait4) is printed too: on a shared or loaded machine it
 is steadier than wall time, and the ratios of both are shown.

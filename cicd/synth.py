@@ -102,7 +102,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if not stale:
         return 0
     started = time.perf_counter()
-    print(f"synthesizing {', '.join(stale)} (starting jsii and the AWS provider bindings takes a few seconds) ...", flush=True)
+    print(f"synthesizing {', '.join(stale)} (starting jsii and the AWS provider bindings takes a few seconds) ...",
+          flush=True)
     synthesize(stale, [r for r in args.promote if r in stale], args.out)
     for region in stale:
         (args.out / "stacks" / region / FINGERPRINT_FILE).write_text(prints[region] + "\n")
