@@ -26,6 +26,7 @@ from cicd.config import RegionConfig, load_all
 from cicd.deploy import EMULATOR_DIR, emulator_workroot, print_outputs, synth_out
 from cicd.errors import UserError, run_cli
 from cicd.emulator import EmulatorProcess
+from cicd.emulator_wsgi import REPLAYED, RETRY
 from cicd.terraform import Terraform, prepare_workdir, require_terraform
 
 T = TypeVar("T")
@@ -155,10 +156,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 def _retries(log: Path) -> Tuple[int, int]:
     """(SDK retries, answers given again) from an emulator's error log; (0, 0) if none or unreadable."""
     try:
-        lines = [line for line in log.read_text(errors="replace").splitlines() if "client retry " in line]
+        lines = [line for line in log.read_text(errors="replace").splitlines() if RETRY in line]
     except OSError:
         return 0, 0
-    return (len(lines), sum("the same answer is given again" in line for line in lines)) if lines else (0, 0)
+    return (len(lines), sum(REPLAYED in line for line in lines)) if lines else (0, 0)
 
 
 def _start_region(region: str, logs: Path) -> RegionRun:

@@ -76,6 +76,11 @@ class OneRequestAtATime:
                 self.answers.record(environ, status, headers, body, began - arrived, time.perf_counter() - began)
 
 
+# How the error log words a retry, and a retry answered from the earlier attempt (cicd.emulator_run counts them).
+RETRY = "client retry "
+REPLAYED = "the same answer is given again"
+
+
 class Answers:
     """The answers given to AWS SDK calls, by ``amz-sdk-invocation-id`` (one id per call, kept across
     the SDK's retries), for OneRequestAtATime. Bounded: the last ``keep`` calls, answers up to
@@ -94,8 +99,8 @@ class Answers:
         if not call or not call["answer"]:
             return None
         self.replayed += 1
-        self.logger.warning("client retry %s (%s) %s: its earlier attempt was answered %s; the same answer "
-                            "is given again, the call is not run twice; earlier: %s",
+        self.logger.warning(RETRY + "%s (%s) %s: its earlier attempt was answered %s; " + REPLAYED +
+                            ", the call is not run twice; earlier: %s",
                             _operation(environ), environ["HTTP_AMZ_SDK_INVOCATION_ID"], _attempt(environ),
                             call["answer"][0], "; ".join(call["attempts"]))
         call["attempts"].append(f"{_attempt(environ)}: replayed at {time.time():.3f}")
@@ -108,7 +113,7 @@ class Answers:
         call = self._calls.setdefault(invocation, {"attempts": [], "answer": None})
         self._calls.move_to_end(invocation)
         if call["attempts"]:
-            self.logger.warning("client retry %s (%s) %s: %s after %.2f s; earlier: %s", _operation(environ),
+            self.logger.warning(RETRY + "%s (%s) %s: %s after %.2f s; earlier: %s", _operation(environ),
                                 invocation, _attempt(environ), status, took, "; ".join(call["attempts"]))
         call["attempts"].append(f"{_attempt(environ)}: {status} after {took:.2f} s (+{waited:.2f} s queued) "
                                 f"at {time.time():.3f} from port {environ.get('REMOTE_PORT')}")
