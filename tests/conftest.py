@@ -61,3 +61,13 @@ def repo_copy(tmp_path: Path) -> Path:
     for name in ("cicd", "templates", "environments"):
         shutil.copytree(REPO_ROOT / name, target / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     return target
+
+
+# --- end-to-end CLI runs ---------------------------------------------------------------------
+# Used by tests/test_emulator_killed.py and test_failover_emulator.py.
+
+@pytest.fixture(scope="session")
+def cli_synth_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One CDKTF_OUTDIR for the end-to-end CLI runs: a region one of them synthesized is reused by the
+    next when its inputs are the same (cicd.synth's fingerprint), instead of paying jsii again."""
+    return tmp_path_factory.mktemp("cli-synth") / "out"

@@ -24,8 +24,8 @@ WEST = "us-west-2"
 
 
 @pytest.fixture
-def env(tmp_path: Path) -> Dict[str, str]:
-    return {**os.environ, "CDKTF_OUTDIR": str(tmp_path / "out"), "CICD_WORK_DIR": str(tmp_path),
+def env(tmp_path: Path, cli_synth_out: Path) -> Dict[str, str]:
+    return {**os.environ, "CDKTF_OUTDIR": str(cli_synth_out), "CICD_WORK_DIR": str(tmp_path),
             "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20", "PYTHONDONTWRITEBYTECODE": "1"}
 
 
