@@ -25,7 +25,7 @@ from cicd import synth, teardown
 from cicd.config import RegionConfig, load_all
 from cicd.deploy import EMULATOR_DIR, emulator_workroot, print_outputs, synth_out
 from cicd.errors import UserError, run_cli
-from cicd.emulator import EmulatorProcess
+from cicd.emulator import EmulatorProcess, spawn
 from cicd.emulator_wsgi import REPLAYED, RETRY
 from cicd.terraform import Terraform, prepare_workdir, require_terraform
 
@@ -136,7 +136,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             run.terraform.kill()
             run.emulator.stop()
             retries = _retries(run.emulator.log)
-            if retries:
+            if retries[0]:  # (0, 0) is a non-empty tuple: test the count
                 print(f"{run.region}: the emulator saw {retries[0]} SDK retries; {retries[1]} of them re-sent a call "
                       "already answered and got that answer again (see cicd/emulator_wsgi.py)", flush=True)
             if not succeeded and run.emulator.log.stat().st_size:
@@ -164,8 +164,6 @@ def _retries(log: Path) -> Tuple[int, int]:
 
 def _start_region(region: str, logs: Path) -> RegionRun:
     """The region's own emulator process (regions share nothing in AWS either) and its work folder."""
-    from cicd.emulator import spawn
-
     emulator = spawn(logs / f"{region}.log")
     workdir = prepare_workdir(synth_out() / "stacks" / region, emulator_workroot(emulator.port) / region,
                               region, True)
