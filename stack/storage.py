@@ -20,6 +20,7 @@ from cdktf_cdktf_provider_aws.s3_bucket_versioning import S3BucketVersioningA
 from constructs import Construct
 
 from cicd.config import ARTIFACT_EXPIRATION_DAYS, DEPLOY_STAGES, Stage
+from cicd.elb import elb_account
 from stack.blocks import blocks
 from stack.context import StackContext
 from stack.encryption import Encryption
@@ -109,21 +110,3 @@ class Storage(Construct):
                  "bucket_key_enabled": True} if kms_key_arn else
                 {"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}})
         S3BucketServerSideEncryptionConfigurationA(self, f"{name}-sse", bucket=bucket.id, rule=blocks(rule))
-
-
-# ELB's own account per region, for ALB access logs in regions older than August 2022
-# (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/enable-access-logging.html).
-_ELB_ACCOUNTS = {
-    "us-east-1": "127311923021", "us-east-2": "033677994240", "us-west-1": "027434742980",
-    "us-west-2": "797873946194", "eu-west-1": "156460612806", "eu-central-1": "054676820928",
-    "eu-west-2": "652711504416", "ap-southeast-1": "114774131450", "ap-southeast-2": "783225319266",
-    "ap-northeast-1": "582318560864", "ca-central-1": "985666609251", "sa-east-1": "507241528517",
-}
-
-
-def elb_account(region: str) -> str:
-    if region not in _ELB_ACCOUNTS:
-        raise ValueError(f"no ELB log-delivery account known for {region}; add it to stack/storage.py")
-    return _ELB_ACCOUNTS[region]
-
-

@@ -59,6 +59,7 @@ TEMPLATES: Dict[str, Dict[str, str]] = {
                "arn_suffix": "app/{name}/{hex16}", "name": "{name}"},
     # A listener's ARN continues its load balancer's: listener/app/<lb name>/<lb id>/<listener id>.
     "aws_lb_listener": {"arn": "{load_balancer_arn|listener}/{hex16}"},
+    "aws_lb_listener_rule": {"arn": "{listener_arn|rule}/{hex16}"},
     "aws_lb_target_group": {"arn": ARN + "elasticloadbalancing:{region}:{account}:targetgroup/{name}/{hex16}",
                             "arn_suffix": "targetgroup/{name}/{hex16}", "name": "{name}"},
     "aws_wafv2_web_acl": {"arn": ARN + "wafv2:{region}:{account}:regional/webacl/{name}/{uuid}"},
@@ -142,5 +143,7 @@ class Resolver:
             value = self.value(raw)
             if rewrite == "listener":  # loadbalancer/app/... -> listener/app/...
                 value = value.replace(":loadbalancer/", ":listener/", 1)
+            elif rewrite == "rule":  # listener/app/... -> listener-rule/app/...
+                value = value.replace(":listener/", ":listener-rule/", 1)
             return value
         return re.sub(r"\{([a-z_0-9|]+)\}", field, template)
