@@ -14,7 +14,7 @@ import ast
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 from cicd.authz.catalogue import Stack
 from cicd.elb import elb_account, has_elb_account
