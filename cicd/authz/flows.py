@@ -29,6 +29,7 @@ CITE = {
     "codebuild-role": f"{DOCS}/codebuild/latest/userguide/setting-up-service-role.html",
     "ecr-push": f"{DOCS}/AmazonECR/latest/userguide/image-push-iam.html",
     "codedeploy-ecs": f"{DOCS}/AmazonECS/latest/developerguide/codedeploy_IAM_role.html",
+    "ecs-tagging": f"{DOCS}/AmazonECS/latest/developerguide/supported-iam-actions-tagging.html",
     "exec-role": f"{DOCS}/AmazonECS/latest/developerguide/task_execution_IAM_role.html",
     "ssm-secrets": f"{DOCS}/AmazonECS/latest/developerguide/secrets-envvar-ssm-paramstore.html",
     "hook": f"{DOCS}/codedeploy/latest/userguide/reference-appspec-file-structure-hooks.html",
@@ -111,8 +112,13 @@ class Builder:
                          resource_policy=self.stack.bucket_policy(bucket), aws_SecureTransport="true")
 
     def publish(self, name: str, cite: str, topic_arn: str, *, role_arn: Optional[str] = None,
-                service: Optional[str] = None, source_arn: Optional[str] = None) -> None:
-        """sns:Publish to a KMS-encrypted topic, and the KMS data key SNS asks for on the caller's behalf."""
+                service: Optional[str] = None, source_arn: Optional[str] = None, key_context: bool = True) -> None:
+        """sns:Publish to a KMS-encrypted topic, and the KMS data key SNS asks for on the caller's behalf.
+
+        key_context=False: the KMS request carries no aws:SourceAccount/aws:SourceArn (EventBridge
+        delivery, per the SNS guide's "compatibility with AWS services"), so a key policy that
+        conditions on them refuses every notification, silently.
+        """
         extra = {"aws_SourceArn": source_arn} if source_arn else {}
         if role_arn:
             self.as_role(name, cite, role_arn, "sns:Publish", topic_arn,
@@ -122,9 +128,10 @@ class Builder:
         assert service
         self.add(name, cite, service, "sns:Publish", topic_arn, resource_policy=self.stack.topic_policy(topic_arn),
                  aws_SourceAccount=self.stack.account, **extra)
+        key_extra = {"aws_SourceAccount": self.stack.account, **extra} if key_context else {}
         for action in ("kms:GenerateDataKey", "kms:Decrypt"):
             self.add(f"{name} (topic key)", "sns-kms", service, action, self.stack.key_arn(),
-                     resource_policy=self.stack.key_policy(), aws_SourceAccount=self.stack.account, **extra)
+                     resource_policy=self.stack.key_policy(), **key_extra)
 
     def log_stream(self, name: str, cite: str, role_arn: str, group: str) -> None:
         stream = self.stack.arn("logs", f"log-group:{group}:log-stream:2026/11/29/stream")
@@ -202,8 +209,12 @@ def _deploy_stages(b: Builder) -> None:
             b.as_role(f"{label} reads the deployment config", "ecs-bluegreen", role, "codedeploy:GetDeploymentConfig",
                       s.arn("codedeploy", f"deploymentconfig:{s.value(group['deployment_config_name'])}"))
             taskdef = _taskdef_for(s, s.value(group["ecs_service"]["service_name"]))
+            revision = s.arn("ecs", f"task-definition/{taskdef['family']}:2")
             b.as_role(f"{label} registers the task definition", "ecs-bluegreen", role, "ecs:RegisterTaskDefinition",
-                      s.arn("ecs", f"task-definition/{taskdef['family']}:2"))
+                      revision)
+            # taskdef.json carries tags: ECS then also authorizes TagResource on the new revision.
+            b.as_role(f"{label} tags the task definition", "ecs-tagging", role, "ecs:TagResource", revision,
+                      ecs_CreateAction="RegisterTaskDefinition")
             for key in ("execution_role_arn", "task_role_arn"):
                 b.as_role(f"{label} passes the task's roles", "ecs-bluegreen", role, "iam:PassRole",
                           s.value(taskdef[key]), iam_PassedToService="ecs-tasks.amazonaws.com")
@@ -415,7 +426,8 @@ def _events_and_alarms(b: Builder) -> None:
             b.as_role(f"rule {rule} starts the pipeline", "events-pipeline", role,
                       "codepipeline:StartPipelineExecution", arn)
         elif ":sns:" in arn:
-            b.publish(f"rule {rule} notifies", "sns-kms", arn, service="events.amazonaws.com", source_arn=rule_arn)
+            b.publish(f"rule {rule} notifies", "sns-kms", arn, service="events.amazonaws.com", source_arn=rule_arn,
+                      key_context=False)
         assert rule in rules
     for alarm_name, alarm in s.items("aws_cloudwatch_metric_alarm"):
         name = s.value(alarm["alarm_name"])

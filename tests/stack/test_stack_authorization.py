@@ -190,3 +190,18 @@ def test_the_handler_really_asks_for_composite_alarms():
     """The DescribeAlarms flow is on '*' because the handler sends AlarmTypes with CompositeAlarm."""
     source = (REPO / "lambda" / "health_check" / "hc_verify.py").read_text()
     assert 'AlarmTypes=["MetricAlarm", "CompositeAlarm"]' in source
+
+
+def test_eventbridge_key_grant_conditioned_on_source_account_fails(synthesized, primary, tmp_path):
+    """EventBridge's KMS requests for an encrypted SNS target carry no aws:SourceAccount: a key policy
+    that demands it drops every pipeline notification (found by the flows; fixed in stack/encryption.py)."""
+    doc = copy.deepcopy(primary)
+    (key,) = doc["resource"]["aws_kms_key"].values()
+    policy = json.loads(key["policy"])
+    for statement in policy["Statement"]:
+        if statement["Principal"].get("Service") == "events.amazonaws.com":
+            statement["Condition"] = {"StringEquals": {"aws:SourceAccount": "${data.aws_caller_identity.account.account_id}"}}
+    key["policy"] = json.dumps(policy)
+    code, out = run_gate({_region(synthesized): doc}, tmp_path)
+    denied = [line for line in out.splitlines() if line.startswith("  DENIED")]
+    assert code == 1 and denied and all("notifies (topic key): events.amazonaws.com" in line for line in denied), out
