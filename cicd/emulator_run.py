@@ -144,7 +144,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 kept = EMULATOR_DIR / f"last-failure-{run.region}.log"
                 shutil.copy2(run.emulator.log, kept)
                 print(f"{run.region}: emulator error log kept in {kept}", file=sys.stderr)
-            # The emulator's state was in memory: the local state files would describe nothing.
+            # The emulator (and the state bucket in it) was in memory: the work folder would describe nothing.
             shutil.rmtree(emulator_workroot(run.emulator.port), ignore_errors=True)
         shutil.rmtree(logs, ignore_errors=True)
     total = time.perf_counter() - started
