@@ -129,14 +129,26 @@ def deploy(session: nox.Session, region: str) -> None:
 
 @nox.session(python=False, name="deploy-east", default=False)
 def deploy_east(session: nox.Session) -> None:
-    """Synth, plan and (after confirmation) apply us-east-1. Options: --auto-approve, --emulator URL."""
+    """Synth, plan and (after confirmation) apply us-east-1. Options: --auto-approve/--yes, --emulator URL, --unlock ID."""
     deploy(session, "us-east-1")
 
 
 @nox.session(python=False, name="deploy-west", default=False)
 def deploy_west(session: nox.Session) -> None:
-    """Synth, plan and (after confirmation) apply us-west-2. Options: --auto-approve, --emulator URL."""
+    """Synth, plan and (after confirmation) apply us-west-2. Options: --auto-approve/--yes, --emulator URL, --unlock ID."""
     deploy(session, "us-west-2")
+
+
+@nox.session(python=False, name="bootstrap-east", default=False)
+def bootstrap_east(session: nox.Session) -> None:
+    """Create us-east-1's Terraform state bucket (versioned, encrypted, private, TLS only); idempotent. --emulator URL."""
+    run_py(session, "-m", "cicd.deploy", "bootstrap", "us-east-1", *session.posargs)
+
+
+@nox.session(python=False, name="bootstrap-west", default=False)
+def bootstrap_west(session: nox.Session) -> None:
+    """Create us-west-2's Terraform state bucket (versioned, encrypted, private, TLS only); idempotent. --emulator URL."""
+    run_py(session, "-m", "cicd.deploy", "bootstrap", "us-west-2", *session.posargs)
 
 
 @nox.session(python=False, default=False)
