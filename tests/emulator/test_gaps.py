@@ -211,3 +211,11 @@ def test_gap_lambda_dead_letter_config(plain_aws) -> None:
         DeadLetterConfig={"TargetArn": "arn:aws:sqs:eu-west-1:123456789012:dlq"},
     )
     assert "DeadLetterConfig" not in lam.get_function(FunctionName=name)["Configuration"]
+
+
+def test_gap_codeconnections(plain_aws) -> None:
+    # moto 5.2.5 has no CodeConnections service: the server finds no backend for it.
+    cc = plain_aws("codeconnections")
+    with pytest.raises(ClientError) as exc:
+        cc.create_connection(ProviderType="GitHub", ConnectionName=unique("c"))
+    assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] in (404, 500)
