@@ -235,3 +235,15 @@ def test_the_diagram_follows_the_source(git_host, synthesized):
     assert action.detail == ("CodeCommit: microservices @ main", "mirrored by shop-source-mirror")
     _, action = source_action(synthesized["us-west-2"])
     assert action.detail == ("CodeCommit: microservices @ main",)
+
+
+def test_policy_gate_passes_on_the_git_host_variant(git_host):
+    """checkov covers the connection and the trigger too (the default stack, with the mirror, is gated by
+    test_stack_policy.py)."""
+    from cicd import policy
+    from test_stack_policy import _checkov_bin
+
+    result = policy.evaluate(_checkov_bin(), git_host["us-east-1"].directory.parent.parent)
+    assert result.regions == ("us-east-1", "us-west-2")
+    assert result.ok and result.unsuppressed == [] and result.stale == [], policy.report(result)
+    assert result.passed > 0
