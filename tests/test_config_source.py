@@ -122,3 +122,14 @@ def test_both_regions_on_a_git_host_load(env_dir):
     east, west = load_all(root)
     assert east.source_repository == west.source_repository == "my-org/microservices"
     assert east.source_connection_arn is None and west.source_connection_arn == WEST_ARN
+
+
+def test_readme_documents_the_source_keys_and_keeps_the_quick_start():
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    for key in ("SOURCE_PROVIDER", "SOURCE_REPOSITORY", "SOURCE_BRANCH", "SOURCE_CONNECTION_ARN",
+                "SOURCE_MIRROR_REGIONS"):
+        assert f"`{key}`" in readme, key
+    for provider in SourceProvider:
+        assert f"`{provider.value}`" in readme, provider
+    assert "## Quick start\n\n```sh\nnox -s emulator\nnox -s tests\n```\n" in readme
+    assert "## Switching the source" in readme and "Update pending connection" in readme
