@@ -12,10 +12,11 @@ import functools
 import ipaddress
 import re
 from pathlib import Path
-from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Mapping, Tuple
 
 from dotenv.parser import parse_stream
 
+from cicd import source_config
 from cicd.errors import ConfigError
 from cicd.model import (  # noqa: F401  (re-exported: the configuration API everyone imports)
     ARTIFACT_EXPIRATION_DAYS, DEPLOY_STAGES, ENVIRONMENTS_DIR, FARGATE_SIZES, LOG_RETENTION_DAYS, ROOT,
@@ -27,12 +28,6 @@ _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-
 _HEALTH_PATH = re.compile(r"^/[A-Za-z0-9._~/-]*$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _BRANCH = re.compile(r"^[A-Za-z0-9._/-]{1,100}$")
-# CodeCommit repository names; a Git host's full repository id is `owner/name` (GitLab: `group/subgroup/name`).
-_CODECOMMIT_REPOSITORY = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
-_GIT_HOST_REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+$")
-# Connections created before the 2024 rename carry the codestar-connections prefix; both still work.
-_CONNECTION_ARN = re.compile(r"^arn:aws[a-z-]*:(codeconnections|codestar-connections):([a-z0-9-]+):\d{12}:"
-                             r"connection/[0-9a-f-]{36}$")
 _CERT_ARN = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[A-Za-z0-9-]+$")
 
 
@@ -147,13 +142,6 @@ def _fargate_memory_options(cpu: int) -> str:
     if len(options) <= 4 or len(steps) != 1:
         return ", ".join(map(str, options)) + " MiB"
     return f"{options[0]}-{options[-1]} MiB in steps of {steps.pop()}"
-
-
-def _source_provider(raw: str) -> SourceProvider:
-    try:
-        return SourceProvider(raw)
-    except ValueError:
-        raise ValueError(f"allowed: {', '.join(p.value for p in SourceProvider)}") from None
 
 
 def _role(raw: str) -> Role:
@@ -294,8 +282,8 @@ def load_region(region: str, environments_dir: Path = ENVIRONMENTS_DIR) -> Regio
                 raise ValueError(f"{name!r}; allowed: other AWS regions, comma-separated, or empty")
         return names
 
-    provider = c.get("SOURCE_PROVIDER", _source_provider)
-    connection_arn, mirror_regions = _source_extras(c, region, provider, _regions)
+    provider = c.get("SOURCE_PROVIDER", source_config.source_provider)
+    connection_arn, mirror_regions = source_config.source_extras(c, region, provider, _regions)
 
     sizes: Dict[Stage, StageSize] = {}
     for stage in DEPLOY_STAGES:
@@ -325,7 +313,7 @@ def load_region(region: str, environments_dir: Path = ENVIRONMENTS_DIR) -> Regio
         alarms_5xx=c.get("ALARM_5XX_THRESHOLD", _positive_int),
         alarms_periods=c.get("ALARM_EVALUATION_PERIODS", _positive_int),
         alarms_seconds=c.get("ALARM_PERIOD_SECONDS", _alarm_period),
-        source_repository=c.get("SOURCE_REPOSITORY", _repository_parser(provider)),
+        source_repository=c.get("SOURCE_REPOSITORY", source_config.repository_parser(provider)),
         source_branch=c.get("SOURCE_BRANCH", _match(_BRANCH, "a git branch name")),
         state_bucket=c.get("STATE_BUCKET", _match(_BUCKET, "an S3 bucket name (3-63 lowercase, digits, '.', '-')")),
         state_key=c.get("STATE_KEY", _match(re.compile(r"^[A-Za-z0-9!_.*'()/-]{1,1024}$"), "an S3 object key")),
@@ -363,60 +351,6 @@ def load_region(region: str, environments_dir: Path = ENVIRONMENTS_DIR) -> Regio
     )
 
 
-def _repository_parser(provider: Optional[SourceProvider]) -> Callable[[str], str]:
-    if provider is None:
-        return lambda v: v  # SOURCE_PROVIDER is already reported: which form is right is unknown
-    if provider.is_git_host:
-        return _match(_GIT_HOST_REPOSITORY, f"the {provider.value} repository as owner/name (e.g. my-org/microservices)")
-    return _match(_CODECOMMIT_REPOSITORY, "1-100 letters, digits, '.', '_', '-' (a CodeCommit repository name)")
-
-
-def _source_extras(c: "_Collector", region: str, provider: Optional[SourceProvider],
-                   regions_parser: Callable[[str], Tuple[str, ...]]) -> Tuple[Optional[str], Tuple[str, ...]]:
-    """SOURCE_CONNECTION_ARN (Git hosts only) and SOURCE_MIRROR_REGIONS (CodeCommit only)."""
-    arn = c.get("SOURCE_CONNECTION_ARN", lambda v: v) or None
-    mirrors = c.get("SOURCE_MIRROR_REGIONS", regions_parser) or ()
-    if provider is None:
-        return None, ()
-    if arn is not None:
-        match = _CONNECTION_ARN.match(arn)
-        if not provider.is_git_host:
-            c.problem("SOURCE_CONNECTION_ARN", arn, "only used with a Git host; allowed: empty with "
-                      "SOURCE_PROVIDER=codecommit")
-        elif not match:
-            c.problem("SOURCE_CONNECTION_ARN", arn, "allowed: a connection ARN such as arn:aws:codeconnections:"
-                      f"{region}:123456789012:connection/<uuid>, or empty to let the stack create one")
-        elif match.group(2) != region:
-            # A pipeline in the DR region must not depend on a connection that lives in the primary region.
-            c.problem("SOURCE_CONNECTION_ARN", arn, f"is in {match.group(2)}; allowed: a connection in {region} "
-                      "(each region uses its own connection to the same repository)")
-    elif provider is SourceProvider.GITHUB_ENTERPRISE_SERVER:
-        c.problem("SOURCE_CONNECTION_ARN", "", "missing; GitHub Enterprise Server needs a host (your server's URL "
-                  "and network) set up in the console: allowed: the ARN of a connection on that host")
-    if mirrors and provider.is_git_host:
-        c.problem("SOURCE_MIRROR_REGIONS", ",".join(mirrors), "only used with SOURCE_PROVIDER=codecommit (every "
-                  "region's pipeline reads the Git host itself); allowed: empty")
-    return (arn if provider.is_git_host else None), (mirrors if not provider.is_git_host else ())
-
-
-def _check_mirrors(configs: Sequence[RegionConfig]) -> List[str]:
-    """A region mirrored into must exist here with the same CodeCommit repository name (the mirror job
-    pushes to that name)."""
-    by_region = {c.region: c for c in configs}
-    problems = []
-    for cfg in configs:
-        for target in cfg.source_mirror_regions:
-            other = by_region.get(target)
-            if other is None:
-                continue  # a region managed elsewhere: its repository must simply exist under the same name
-            if other.source_provider is not SourceProvider.CODECOMMIT or other.source_repository != cfg.source_repository:
-                problems.append(f"{_relative(cfg.env_file)}: SOURCE_MIRROR_REGIONS={','.join(cfg.source_mirror_regions)}: "
-                                f"{target} must read CodeCommit repository {cfg.source_repository!r}; allowed: "
-                                f"regions whose .env has SOURCE_PROVIDER=codecommit and "
-                                f"SOURCE_REPOSITORY={cfg.source_repository}")
-    return problems
-
-
 def regions(environments_dir: Path = ENVIRONMENTS_DIR) -> Tuple[str, ...]:
     """Every region folder that has a .env, sorted by name (load_all puts the primary first)."""
     if not environments_dir.is_dir():
@@ -436,7 +370,7 @@ def load_all(environments_dir: Path = ENVIRONMENTS_DIR) -> Tuple[RegionConfig, .
             configs.append(load_region(region, environments_dir))
         except ConfigError as err:
             problems.extend(err.problems)
-    problems.extend(_check_mirrors(configs))
+    problems.extend(source_config.check_mirrors(configs, _relative))
     if problems:
         raise ConfigError(problems)
     return tuple(sorted(configs, key=lambda c: (not c.is_primary, c.region)))

@@ -133,3 +133,12 @@ def test_readme_documents_the_source_keys_and_keeps_the_quick_start():
         assert f"`{provider.value}`" in readme, provider
     assert "## Quick start\n\n```sh\nnox -s emulator\nnox -s tests\n```\n" in readme
     assert "## Switching the source" in readme and "Update pending connection" in readme
+
+
+def test_the_mirrored_region_must_be_of_the_same_project(env_dir):
+    env_dir(region="us-east-1")
+    root = env_dir(region="us-west-2", changes={"PROJECT_NAME": "other"})
+    with pytest.raises(ConfigError) as caught:
+        load_all(root)
+    (line,) = caught.value.problems
+    assert "SOURCE_MIRROR_REGIONS=us-west-2: us-west-2 has PROJECT_NAME=other; allowed: regions of project shop" in line
