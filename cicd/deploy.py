@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Dict, Iterator, Optional, Sequence
 from urllib.parse import urlparse
 
-from cicd import synth
+from cicd import source_notice, synth
 from cicd.config import ROOT, load_all
 from cicd.errors import UserError, run_cli
 from cicd.terraform import PlanSummary, Terraform, prepare_workdir
@@ -69,6 +69,8 @@ def print_outputs(region: str, outputs: Dict[str, object]) -> None:
     print(f"\nOutputs of {region}:")
     for key, value in rows:
         print(f"  {key.ljust(width)}  {value}")
+    for line in source_notice.pending_connection(region, outputs):
+        print(line)
 
 
 def confirm(region: str, summary: PlanSummary, auto_approve: bool) -> bool:

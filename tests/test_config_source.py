@@ -142,3 +142,16 @@ def test_the_mirrored_region_must_be_of_the_same_project(env_dir):
         load_all(root)
     (line,) = caught.value.problems
     assert "SOURCE_MIRROR_REGIONS=us-west-2: us-west-2 has PROJECT_NAME=other; allowed: regions of project shop" in line
+
+
+def test_a_pending_connection_is_explained_after_the_deploy(capsys):
+    from cicd import deploy
+
+    url = "https://us-east-1.console.aws.amazon.com/codesuite/settings/connections?region=us-east-1"
+    deploy.print_outputs("us-east-1", {"source_connection_status": "PENDING", "source_connection_console_url": url,
+                                       "source_connection_arn": EAST_ARN})
+    out = capsys.readouterr().out
+    assert f"the source connection {EAST_ARN} is PENDING" in out and f"open {url}" in out
+    assert "Update pending connection" in out
+    deploy.print_outputs("us-east-1", {"source_connection_status": "AVAILABLE"})
+    assert "PENDING" not in capsys.readouterr().out
