@@ -8,11 +8,11 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
-from typing import Dict
+from typing import Dict, Tuple
 
 import pytest
 
-from cicd.config import load_all
+from cicd.config import RegionConfig, load_all
 
 pytestmark = [
     pytest.mark.terraform,
@@ -30,8 +30,9 @@ GIT_HOST: Dict[str, Dict[str, str]] = {
 
 
 @pytest.fixture(scope="module")
-def git_host_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Both regions of the Git-host variant, synthesized once (in this process, like tests/stack)."""
+def git_host_out(tmp_path_factory: pytest.TempPathFactory) -> Tuple[Path, Dict[str, RegionConfig]]:
+    """Both regions of the Git-host variant, synthesized once (in this process, like tests/stack): the
+    synth output folder and the configs by region."""
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
     root = tmp_path_factory.mktemp("git-host-env") / "environments"
     for region, edits in GIT_HOST.items():
@@ -48,21 +49,21 @@ def git_host_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for cfg in load_all(root):
         PipelineStack(app, cfg.region, cfg=cfg, deployment_id="20261127T102500Z")
     app.synth()
-    out.configs = {c.region: c for c in load_all(root)}  # type: ignore[attr-defined]
-    return out
+    return out, {c.region: c for c in load_all(root)}
 
 
 @pytest.mark.parametrize("region", ["us-east-1", "us-west-2"])
-def test_git_host_source_applies_without_drift_and_destroys(git_host_out: Path, tmp_path: Path, region: str) -> None:
+def test_git_host_source_applies_without_drift_and_destroys(git_host_out, tmp_path: Path, region: str) -> None:
     from cicd.emulator import spawn
     from cicd.emulator_run import RegionRun, apply, check_drift, destroy
     from cicd.terraform import Terraform, prepare_workdir
 
-    cfg = git_host_out.configs[region]  # type: ignore[attr-defined]
+    out, configs = git_host_out
+    cfg = configs[region]
     emulator = spawn(tmp_path / "emulator.log")
     try:
         env = emulator.subprocess_env(region)
-        workdir = prepare_workdir(git_host_out / "stacks" / region, tmp_path / region, region, True)
+        workdir = prepare_workdir(out / "stacks" / region, tmp_path / region, region, True)
         run = RegionRun(region, Terraform(workdir, env=env, label=region), emulator)
         try:
             apply(run)

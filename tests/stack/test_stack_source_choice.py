@@ -247,3 +247,16 @@ def test_policy_gate_passes_on_the_git_host_variant(git_host):
     assert result.regions == ("us-east-1", "us-west-2")
     assert result.ok and result.unsuppressed == [] and result.stale == [], policy.report(result)
     assert result.passed > 0
+
+
+def test_more_services_than_a_push_filter_takes_share_one_pattern(synthesized):
+    import dataclasses
+
+    from cicd.config import Service
+    from stack.delivery import MAX_FILE_PATH_PATTERNS, release_paths
+
+    cfg = synthesized["us-east-1"].cfg
+    eight = dataclasses.replace(cfg, services=tuple(Service(f"svc{i}", 8000 + i, "/health") for i in range(8)))
+    assert release_paths(eight) == [f"services/svc{i}/**" for i in range(8)] and MAX_FILE_PATH_PATTERNS == 8
+    nine = dataclasses.replace(eight, services=eight.services + (Service("svc8", 8008, "/health"),))
+    assert release_paths(nine) == ["services/**"]
