@@ -120,7 +120,7 @@ def test_codebuild_update_project(aws) -> None:
     assert error_code(exc) == "ResourceNotFoundException"
 
 
-def test_codebuild_no_source_without_location(aws) -> None:
+def test_codebuild_codepipeline_without_location_also_no_source(aws) -> None:
     """Gap: CreateProject refuses a NO_SOURCE source without `location`; AWS accepts it with an inline
     buildspec (the source mirror's project) and still refuses it without one."""
     cb = aws("codebuild")
