@@ -16,10 +16,11 @@ from typing import Callable, Dict, List, Mapping, Tuple
 
 from dotenv.parser import parse_stream
 
+from cicd import source_config
 from cicd.errors import ConfigError
 from cicd.model import (  # noqa: F401  (re-exported: the configuration API everyone imports)
     ARTIFACT_EXPIRATION_DAYS, DEPLOY_STAGES, ENVIRONMENTS_DIR, FARGATE_SIZES, LOG_RETENTION_DAYS, ROOT,
-    UNTAGGED_IMAGE_EXPIRY_DAYS, Alarms, RegionConfig, Role, Service, Stage, StageSize, StateBackend,
+    UNTAGGED_IMAGE_EXPIRY_DAYS, Alarms, RegionConfig, Role, Service, SourceProvider, Stage, StageSize, StateBackend,
 )
 
 _DNS_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")
@@ -186,6 +187,9 @@ DEFAULTS = {
     "CERTIFICATE_ARN": "",
     "ECR_REPLICATION_REGIONS": "",
     "STATE_REGION": "",
+    "SOURCE_PROVIDER": SourceProvider.CODECOMMIT.value,
+    "SOURCE_CONNECTION_ARN": "",
+    "SOURCE_MIRROR_REGIONS": "",
 }
 KNOWN_KEYS = frozenset(REQUIRED) | frozenset(DEFAULTS)
 
@@ -294,6 +298,9 @@ def load_region(region: str, environments_dir: Path = ENVIRONMENTS_DIR) -> Regio
                 raise ValueError(f"{name!r}; allowed: other AWS regions, comma-separated, or empty")
         return names
 
+    provider = c.get("SOURCE_PROVIDER", source_config.source_provider)
+    connection_arn, mirror_regions = source_config.source_extras(c, region, provider, _regions)
+
     sizes: Dict[Stage, StageSize] = {}
     for stage in DEPLOY_STAGES:
         prefix = stage.value.upper()
@@ -322,8 +329,7 @@ def load_region(region: str, environments_dir: Path = ENVIRONMENTS_DIR) -> Regio
         alarms_5xx=c.get("ALARM_5XX_THRESHOLD", _positive_int),
         alarms_periods=c.get("ALARM_EVALUATION_PERIODS", _positive_int),
         alarms_seconds=c.get("ALARM_PERIOD_SECONDS", _alarm_period),
-        source_repository=c.get("SOURCE_REPOSITORY", _match(re.compile(r"^[A-Za-z0-9._-]{1,100}$"),
-                                                            "1-100 letters, digits, '.', '_', '-'")),
+        source_repository=c.get("SOURCE_REPOSITORY", source_config.repository_parser(provider)),
         source_branch=c.get("SOURCE_BRANCH", _match(_BRANCH, "a git branch name")),
         state_bucket=c.get("STATE_BUCKET", _bucket_name),
         state_key=c.get("STATE_KEY", _match(re.compile(r"^[A-Za-z0-9!_.*'()/-]{1,1024}$"), "an S3 object key")),
@@ -355,6 +361,9 @@ def load_region(region: str, environments_dir: Path = ENVIRONMENTS_DIR) -> Regio
         state=StateBackend(bucket=config["state_bucket"], key=config["state_key"], region=config["state_region"]),
         certificate_arn=config["certificate_arn"],
         replication_regions=config["replication_regions"],
+        source_provider=provider,
+        source_connection_arn=connection_arn,
+        source_mirror_regions=mirror_regions,
     )
 
 
@@ -377,6 +386,7 @@ def load_all(environments_dir: Path = ENVIRONMENTS_DIR) -> Tuple[RegionConfig, .
             configs.append(load_region(region, environments_dir))
         except ConfigError as err:
             problems.extend(err.problems)
+    problems.extend(source_config.check_mirrors(configs, _relative))
     if problems:
         raise ConfigError(problems)
     return tuple(sorted(configs, key=lambda c: (not c.is_primary, c.region)))

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Dict, Iterator, Optional, Sequence, Tuple
 from urllib.parse import urlparse
 
-from cicd import bootstrap, synth
+from cicd import bootstrap, source_notice, synth
 from cicd.config import ROOT, RegionConfig, load_all
 from cicd.errors import UserError, run_cli
 from cicd.terraform import LockInfo, StateLocked, Terraform, prepare_workdir
@@ -85,6 +85,8 @@ def print_outputs(region: str, outputs: Dict[str, object]) -> None:
     print(f"\nOutputs of {region}:")
     for key, value in rows:
         print(f"  {key.ljust(width)}  {value}")
+    for line in source_notice.pending_connection(region, outputs):
+        print(line)
 
 
 def confirm(region: str, question: str, auto_approve: bool, what: str) -> bool:

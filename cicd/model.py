@@ -39,6 +39,33 @@ class Stage(str, enum.Enum):
 DEPLOY_STAGES = (Stage.STAGING, Stage.PRODUCTION)
 
 
+class SourceProvider(str, enum.Enum):
+    """Where the monorepo lives: CodeCommit, or a Git host reached through AWS CodeConnections."""
+
+    CODECOMMIT = "codecommit"
+    GITHUB = "github"
+    GITHUB_ENTERPRISE_SERVER = "github-enterprise-server"
+    GITLAB = "gitlab"
+    BITBUCKET = "bitbucket"
+
+    @property
+    def is_git_host(self) -> bool:
+        return self is not SourceProvider.CODECOMMIT
+
+    @property
+    def connection_type(self) -> str:
+        """CodeConnections' ProviderType for this host."""
+        return _CONNECTION_TYPES[self]
+
+
+_CONNECTION_TYPES = {
+    SourceProvider.GITHUB: "GitHub",
+    SourceProvider.GITHUB_ENTERPRISE_SERVER: "GitHubEnterpriseServer",
+    SourceProvider.GITLAB: "GitLab",
+    SourceProvider.BITBUCKET: "Bitbucket",
+}
+
+
 class Role(str, enum.Enum):
     """A region's part in the disaster-recovery pair."""
 
@@ -95,6 +122,11 @@ class RegionConfig:
     state: StateBackend
     certificate_arn: Optional[str]
     replication_regions: Tuple[str, ...]
+    # The source (cicd.config: SOURCE_PROVIDER, SOURCE_CONNECTION_ARN, SOURCE_MIRROR_REGIONS). With a Git
+    # host, source_repository is `owner/name`; no connection ARN means the stack creates the connection.
+    source_provider: SourceProvider = SourceProvider.CODECOMMIT
+    source_connection_arn: Optional[str] = None
+    source_mirror_regions: Tuple[str, ...] = ()
 
     @property
     def is_primary(self) -> bool:
@@ -109,4 +141,4 @@ class RegionConfig:
 
     def promoted(self) -> "RegionConfig":
         """This region taking over as primary (disaster-recovery failover)."""
-        return replace(self, role=Role.PRIMARY, replication_regions=())
+        return replace(self, role=Role.PRIMARY, replication_regions=(), source_mirror_regions=())

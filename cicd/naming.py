@@ -78,6 +78,15 @@ def pipeline(cfg: RegionConfig) -> str:
     return f"{cfg.project}-pipeline"
 
 
+def source_connection(cfg: RegionConfig) -> str:
+    """A CodeConnections connection name (32 characters at most; regional, so no region in it)."""
+    return f"{cfg.project}-{cfg.source_provider.value}"[:32].rstrip("-")
+
+
+def source_mirror_project(cfg: RegionConfig) -> str:
+    return f"{cfg.project}-source-mirror"
+
+
 def health_function(cfg: RegionConfig) -> str:
     return f"{cfg.project}-deployment-health"
 

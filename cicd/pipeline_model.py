@@ -192,7 +192,10 @@ def _action(doc: Doc, stage: str, action: Dict[str, Any], endpoints: Dict[str, s
     provider = action.get("provider", "")
     deploy = None
     if provider == "CodeCommit":
-        detail = (f"CodeCommit: {doc.name(config.get('RepositoryName'))} @ {doc.name(config.get('BranchName'))}",)
+        detail = (f"CodeCommit: {doc.name(config.get('RepositoryName'))} @ {doc.name(config.get('BranchName'))}",
+                  *_mirrors(doc))
+    elif provider == "CodeStarSourceConnection":
+        detail = _connection_source(doc, action, config)
     elif provider == "CodeBuild":
         detail = (f"CodeBuild: {doc.name(config.get('ProjectName'))}",)
     elif provider == "Manual":
@@ -206,6 +209,30 @@ def _action(doc: Doc, stage: str, action: Dict[str, Any], endpoints: Dict[str, s
     role = doc.name(action["role_arn"]) if action.get("role_arn") else ""
     return Action(action["name"], action.get("category", ""), provider, int(action.get("run_order") or 1),
                   detail, role, deploy)
+
+
+def _mirrors(doc: Doc) -> Tuple[str, ...]:
+    """The source mirror job (a CodeBuild project without source, stack/source_mirror.py), if any."""
+    return tuple(f"mirrored by {doc.name(body.get('name'))}" for body in doc.resources("aws_codebuild_project").values()
+                 if (_blocks(body.get("source")) or [{}])[0].get("type") == "NO_SOURCE")
+
+
+def _connection_source(doc: Doc, action: Dict[str, Any], config: Dict[str, Any]) -> Tuple[str, ...]:
+    """A Git host through CodeConnections, and the pipeline's push trigger on this action."""
+    connection = doc.target(config.get("ConnectionArn"), "aws_codeconnections_connection", by="arn") or {}
+    host = connection.get("provider_type") or "Git host"
+    lines = [f"{host} via CodeConnections: {doc.name(config.get('FullRepositoryId'))} @ "
+             f"{doc.name(config.get('BranchName'))}"]
+    pipelines = list(doc.resources("aws_codepipeline").values())
+    for trigger in _blocks(pipelines[0].get("trigger")) if pipelines else []:
+        git = (_blocks(trigger.get("git_configuration")) or [{}])[0]
+        if git.get("source_action_name") != action.get("name"):
+            continue
+        for push in _blocks(git.get("push")):
+            branches = ", ".join((_blocks(push.get("branches")) or [{}])[0].get("includes") or []) or "any branch"
+            paths = ", ".join((_blocks(push.get("file_paths")) or [{}])[0].get("includes") or []) or "any path"
+            lines.append(f"starts on a push to {branches} touching {paths}")
+    return tuple(lines)
 
 
 def _deploy(doc: Doc, stage: str, config: Dict[str, Any], endpoints: Dict[str, str]) -> Deploy:

@@ -73,7 +73,19 @@ def render_region(cfg: RegionConfig, deployment_id: str, stages: Sequence[Stage]
     test = render.render_test_buildspec(cfg.services, renderer)
     validate.buildspec(f"{render.TEST_BUILDSPEC} ({cfg.region})", test)
     _write(base / "buildspecs" / "test.yml", test)
+    if cfg.source_mirror_regions:
+        _write(base / "buildspecs" / "mirror.yml", check_mirror(cfg, renderer))
     return rows
+
+
+def check_mirror(cfg: RegionConfig, renderer: render.Renderer) -> str:
+    """The source mirror's buildspec, rendered and checked against the repositories it must move."""
+    text = render.render_mirror_buildspec(cfg, renderer)
+    validate.mirror_buildspec(f"{render.MIRROR_BUILDSPEC} ({cfg.region})", text,
+                              source_url=render.codecommit_clone_url(cfg.region, cfg.source_repository),
+                              target_urls=[render.codecommit_clone_url(r, cfg.source_repository)
+                                           for r in cfg.source_mirror_regions])
+    return text
 
 
 def _check_embedded(where: str, doc: dict, taskdefs: Dict[Stage, dict]) -> None:

@@ -22,6 +22,7 @@ TASKDEF = "taskdefs/taskdef.json.j2"
 APPSPEC = "taskdefs/appspec.yaml.j2"
 BUILD_BUILDSPEC = "buildspecs/build.yml.j2"
 TEST_BUILDSPEC = "buildspecs/test.yml.j2"
+MIRROR_BUILDSPEC = "buildspecs/mirror.yml.j2"
 IMAGE_PLACEHOLDER = "<IMAGE1_NAME>"  # CodePipeline's CodeDeployToECS replaces it with imageDetail.json's URI
 
 
@@ -182,4 +183,17 @@ def render_build_buildspec(cfg: RegionConfig, service: Service, taskdefs: Mappin
 def render_test_buildspec(services: Sequence[Service], renderer: Optional[Renderer] = None) -> str:
     return (renderer or default_renderer()).render(TEST_BUILDSPEC, {
         "service_paths": " ".join(f"services/{s.name}" for s in services),
+    })
+
+
+def codecommit_clone_url(region: str, repository: str) -> str:
+    """HTTPS clone URL of a CodeCommit repository (the credential helper signs it for that region)."""
+    return f"https://git-codecommit.{region}.amazonaws.com/v1/repos/{repository}"
+
+
+def render_mirror_buildspec(cfg: RegionConfig, renderer: Optional[Renderer] = None) -> str:
+    """The source mirror job's buildspec: this region's repository into SOURCE_MIRROR_REGIONS'."""
+    return (renderer or default_renderer()).render(MIRROR_BUILDSPEC, {
+        "source_url": codecommit_clone_url(cfg.region, cfg.source_repository),
+        "target_urls": [codecommit_clone_url(r, cfg.source_repository) for r in cfg.source_mirror_regions],
     })

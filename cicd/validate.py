@@ -91,6 +91,28 @@ def buildspec(where: str, text: str) -> Dict[str, Any]:
     return doc
 
 
+def mirror_buildspec(where: str, text: str, *, source_url: str, target_urls: List[str]) -> Dict[str, Any]:
+    """The source mirror's buildspec: a valid buildspec that clones exactly `source_url`, pushes to exactly
+    `target_urls`, and never force-pushes (a forced push would erase a DR repository's own commits)."""
+    doc = buildspec(where, text)
+    variables = (doc.get("env") or {}).get("variables") or {}
+    problems: List[str] = []
+    if variables.get("SOURCE_URL") != source_url:
+        problems.append(f"{where}: SOURCE_URL is {variables.get('SOURCE_URL')!r}; allowed: {source_url!r}")
+    if str(variables.get("TARGET_URLS", "")).split() != list(target_urls):
+        problems.append(f"{where}: TARGET_URLS is {variables.get('TARGET_URLS')!r}; allowed: {' '.join(target_urls)!r}")
+    commands = [c for phase in doc["phases"].values() for c in phase.get("commands", [])]
+    pushes = [c for c in commands if "git" in c and " push " in c]
+    if not pushes:
+        problems.append(f"{where}: no git push command")
+    for command in pushes:
+        if "--force" in command or "--mirror" in command or "'+refs/" in command or " -f " in command:
+            problems.append(f"{where}: {command!r} force-pushes; allowed: fast-forward pushes only")
+    if problems:
+        raise TemplateError(problems)
+    return doc
+
+
 def appspec(where: str, text: str) -> Dict[str, Any]:
     doc = _load_yaml(where, text)
     try:

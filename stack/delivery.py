@@ -14,7 +14,7 @@ from cdktf_cdktf_provider_aws.codepipeline import Codepipeline
 from constructs import Construct
 
 from cicd import naming
-from cicd.config import Stage
+from cicd.config import RegionConfig, Stage
 from stack.build import Builds
 from stack.blocks import blocks
 from stack.context import StackContext
@@ -28,6 +28,17 @@ from stack.storage import Storage
 
 STAGE_NAMES = ("Source", "Build", "Test", "Staging", "Production")
 SOURCE_ARTIFACT = "source"
+SOURCE_ACTION = "Source"
+MAX_FILE_PATH_PATTERNS = 8  # CodePipeline API, GitFilePathFilterCriteria.includes
+
+
+def release_paths(cfg: RegionConfig) -> List[str]:
+    """Paths whose change starts a release: each service's folder is all the pipeline builds and tests
+    (the buildspecs, task definitions and appspecs live in the stack, not in the repository). A push filter
+    takes at most 8 file-path patterns: more services share one pattern for the whole folder."""
+    if len(cfg.services) > MAX_FILE_PATH_PATTERNS:
+        return ["services/**"]
+    return [f"services/{svc.name}/**" for svc in cfg.services]
 
 
 class Delivery(Construct):
@@ -55,9 +66,13 @@ class Delivery(Construct):
         self.pipeline_role.allow(["s3:GetBucketVersioning"], [storage.artifacts.arn])
         self.pipeline_role.allow(["kms:Decrypt", "kms:GenerateDataKey"], [encryption.arn])
 
-        self.stage_roles["Source"].allow(
-            ["codecommit:GetBranch", "codecommit:GetCommit", "codecommit:GetRepository", "codecommit:UploadArchive",
-             "codecommit:GetUploadArchiveStatus", "codecommit:CancelUploadArchive"], [source.repository.arn])
+        if source.repository is not None:
+            self.stage_roles["Source"].allow(
+                ["codecommit:GetBranch", "codecommit:GetCommit", "codecommit:GetRepository", "codecommit:UploadArchive",
+                 "codecommit:GetUploadArchiveStatus", "codecommit:CancelUploadArchive"], [source.repository.arn])
+        else:
+            # The Source action reads the Git host through the connection (and nothing else of it).
+            self.stage_roles["Source"].allow([source.use_connection_action], [source.connection_arn])
         self.stage_roles["Build"].allow(["codebuild:StartBuild", "codebuild:BatchGetBuilds", "codebuild:StopBuild"],
                                         [p.arn for p in builds.builds.values()])
         self.stage_roles["Test"].allow(["codebuild:StartBuild", "codebuild:BatchGetBuilds", "codebuild:StopBuild"],
@@ -74,12 +89,7 @@ class Delivery(Construct):
             artifact_store=blocks({"location": storage.artifacts.bucket, "type": "S3",
                                    "encryption_key": {"id": encryption.arn, "type": "KMS"}}),
             stage=blocks(
-                {"name": "Source", "action": [{
-                    "name": "Source", "category": "Source", "owner": "AWS", "provider": "CodeCommit",
-                    "version": "1", "output_artifacts": [SOURCE_ARTIFACT], "role_arn": self.stage_roles["Source"].arn,
-                    "configuration": {"RepositoryName": source.repository.repository_name,
-                                      "BranchName": source.branch, "PollForSourceChanges": "false",
-                                      "OutputArtifactFormat": "CODE_ZIP"}}]},
+                {"name": "Source", "action": [self._source_action(source)]},
                 {"name": "Build", "action": [{
                     "name": f"Build-{svc.name}", "category": "Build", "owner": "AWS", "provider": "CodeBuild",
                     "version": "1", "run_order": 1, "input_artifacts": [SOURCE_ARTIFACT],
@@ -99,8 +109,35 @@ class Delivery(Construct):
                                       "CustomData": f"Release to production in {cfg.region}? Staging passed."}}]
                     + deploy_actions[Stage.PRODUCTION]},
             ),
+            **self._git_host_trigger(ctx, source),
         )
-        self._trigger_on_push(ctx, source)
+        if source.repository is not None:
+            self._trigger_on_push(ctx, source)
+
+    def _source_action(self, source: Source) -> dict:
+        action = {"name": SOURCE_ACTION, "category": "Source", "owner": "AWS", "version": "1",
+                  "output_artifacts": [SOURCE_ARTIFACT], "role_arn": self.stage_roles["Source"].arn}
+        if source.repository is not None:
+            return {**action, "provider": "CodeCommit",
+                    "configuration": {"RepositoryName": source.repository.repository_name,
+                                      "BranchName": source.branch, "PollForSourceChanges": "false",
+                                      "OutputArtifactFormat": "CODE_ZIP"}}
+        return {**action, "provider": "CodeStarSourceConnection",
+                "configuration": {"ConnectionArn": source.connection_arn, "FullRepositoryId": source.full_repository_id,
+                                  "BranchName": source.branch, "OutputArtifactFormat": "CODE_ZIP"}}
+
+    @staticmethod
+    def _git_host_trigger(ctx: StackContext, source: Source) -> dict:
+        """A Git host starts the pipeline through a V2 push trigger (no EventBridge rule): only a push to the
+        release branch that touches a configured service's folder starts a release, so a change to docs
+        alone does not. With a trigger, CodePipeline turns off the action's own change detection."""
+        if source.repository is not None:
+            return {}
+        return {"trigger": blocks({
+            "provider_type": "CodeStarSourceConnection",
+            "git_configuration": {"source_action_name": SOURCE_ACTION, "push": [{
+                "branches": {"includes": [source.branch]},
+                "file_paths": {"includes": release_paths(ctx.cfg)}}]}})}
 
     def _deploy_actions(self, ctx: StackContext, stage: Stage, deployments: Deployments) -> List[dict]:
         role = self.stage_roles["Staging" if stage is Stage.STAGING else "Production"]

@@ -25,6 +25,7 @@ from stack.parameter_store import ParameterStore
 from stack.registry import Registry
 from stack.services import Services
 from stack.source import Source
+from stack.source_mirror import SourceMirror
 from stack.storage import Storage
 from stack.tagging import default_tags, tag_stages_and_services
 
@@ -61,6 +62,9 @@ class PipelineStack(TerraformStack):
                         services=services)
         delivery = Delivery(self, "delivery", ctx=ctx, encryption=encryption, storage=storage, source=source,
                             builds=builds, services=services, deployments=deployments, notifications=notifications)
+        if source.repository is not None and cfg.source_mirror_regions:
+            SourceMirror(self, "source-mirror", ctx=ctx, encryption=encryption, source=source,
+                         notifications=notifications)
         for role in ctx.roles:
             role.finish()
         tag_stages_and_services(self, [s.name for s in cfg.services])  # after the last resource
@@ -74,8 +78,7 @@ class PipelineStack(TerraformStack):
                         value={name: repo.repository_url for name, repo in registry.repositories.items()})
         TerraformOutput(self, "service_endpoints", description="URL per stage and service (production listener)",
                         value={f"{stage.value}/{name}": url for stage, name, url in traffic.endpoints()})
-        TerraformOutput(self, "source_clone_url", description="HTTPS clone URL of the monorepo",
-                        value=source.repository.clone_url_http)
+        source.outputs(self)
         TerraformOutput(self, "notification_topic_arn", value=notifications.topic.arn)
         TerraformOutput(self, "region_role", value=cfg.role.value)
         TerraformOutput(self, "ecs_cluster", value=naming.cluster(cfg))

@@ -72,8 +72,9 @@ def test_renders_every_file_into_the_out_folder(full):
     for region in REGIONS:
         expected |= {f"{region}/buildspecs/test.yml"} | {f"{region}/buildspecs/build-{s}.yml" for s in SERVICES}
         expected |= {f"{region}/{st}/{s}/{f}" for st in STAGES for s in SERVICES for f in ("taskdef.json", "appspec.yaml")}
+    expected |= {"us-east-1/buildspecs/mirror.yml"}  # the primary mirrors its repository into us-west-2
     assert set(files_under(out)) == expected
-    assert f"\n32 files rendered and checked into {out} in " in stdout
+    assert f"\n33 files rendered and checked into {out} in " in stdout
     assert not [p for p in out.parent.iterdir() if p.name.startswith(".preview-")]  # no staging left
 
 

@@ -57,6 +57,7 @@ from . import s3  # noqa: F401
 from . import ec2  # noqa: F401
 from . import awslambda  # noqa: F401
 from . import applicationautoscaling  # noqa: F401
+from . import codeconnections  # noqa: F401
 from .codedeploy import hook_status
 from .codepipeline import trust_policy_allows_service
 from .s3 import bucket_policy_allows_log_delivery

@@ -1,4 +1,4 @@
-"""CodeBuild: CODEPIPELINE sources/artifacts without location, members CreateProject drops, UpdateProject."""
+"""CodeBuild: CODEPIPELINE sources/artifacts and NO_SOURCE sources without location, members CreateProject drops, UpdateProject."""
 
 from __future__ import annotations
 
@@ -13,13 +13,22 @@ def _codebuild_codepipeline_without_location() -> None:
     # moto 5.2.5, CodeBuild, CreateProject: a `source` or `artifacts` of type CODEPIPELINE without `location`
     # is refused ("Project source location is required"). On AWS a CODEPIPELINE source/artifact has no
     # location (CodePipeline supplies it); every other type keeps moto's checks.
+    # The same check refuses a NO_SOURCE source without `location`: on AWS a NO_SOURCE project has no location
+    # and needs its buildspec inline (the source mirror, stack/source_mirror.py, is one); without a buildspec
+    # it stays refused. (One patch for both: two patches of one moto function would save each other as
+    # "originals".)
     from moto.codebuild import responses
+    from moto.codebuild.exceptions import InvalidInputException
 
     original_source = responses._validate_required_params_source
     original_artifacts = responses._validate_required_params_artifacts
 
     def source(source: Dict[str, Any]) -> None:
         if source.get("type") == "CODEPIPELINE" and "location" not in source:
+            return
+        if source.get("type") == "NO_SOURCE" and not source.get("location"):
+            if not source.get("buildspec"):
+                raise InvalidInputException("Project source buildspec is required for source type NO_SOURCE")
             return
         original_source(source)
 

@@ -226,3 +226,21 @@ def test_gap_lambda_dead_letter_config(plain_aws) -> None:
         DeadLetterConfig={"TargetArn": "arn:aws:sqs:eu-west-1:123456789012:dlq"},
     )
     assert "DeadLetterConfig" not in lam.get_function(FunctionName=name)["Configuration"]
+
+
+def test_gap_codeconnections(plain_aws) -> None:
+    # moto 5.2.5 has no CodeConnections service: the server finds no backend for it.
+    cc = plain_aws("codeconnections")
+    with pytest.raises(ClientError) as exc:
+        cc.create_connection(ProviderType="GitHub", ConnectionName=unique("c"))
+    assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] in (404, 500)
+
+
+def test_gap_codebuild_no_source(plain_aws) -> None:
+    # A NO_SOURCE project with its buildspec inline (valid on AWS) is refused for want of a location.
+    cb = plain_aws("codebuild")
+    role = make_role(plain_aws("iam"), unique("cb"), trust_policy("codebuild.amazonaws.com"))
+    with pytest.raises(ClientError) as exc:
+        cb.create_project(name=unique("b"), source={"type": "NO_SOURCE", "buildspec": "version: 0.2\n"},
+                          artifacts={"type": "NO_ARTIFACTS"}, environment=_ENV, serviceRole=role)
+    assert "location is required" in str(exc.value)

@@ -118,3 +118,24 @@ def test_codebuild_update_project(aws) -> None:
     with pytest.raises(ClientError) as exc:
         cb.update_project(name=unique("missing"), timeoutInMinutes=10)
     assert error_code(exc) == "ResourceNotFoundException"
+
+
+def test_codebuild_codepipeline_without_location_also_no_source(aws) -> None:
+    """Gap: CreateProject refuses a NO_SOURCE source without `location`; AWS accepts it with an inline
+    buildspec (the source mirror's project) and still refuses it without one."""
+    cb = aws("codebuild")
+    role = _codebuild_role(aws)
+    name = unique("mirror")
+    project = cb.create_project(
+        name=name,
+        source={"type": "NO_SOURCE", "buildspec": "version: 0.2\nphases:\n  build:\n    commands:\n      - true\n"},
+        artifacts={"type": "NO_ARTIFACTS"},
+        environment=_ENV,
+        serviceRole=role,
+    )["project"]
+    assert project["source"]["type"] == "NO_SOURCE" and "location" not in project["source"]
+    assert cb.batch_get_projects(names=[name])["projects"][0]["source"]["buildspec"].startswith("version: 0.2")
+    with pytest.raises(ClientError) as exc:
+        cb.create_project(name=unique("mirror"), source={"type": "NO_SOURCE"}, artifacts={"type": "NO_ARTIFACTS"},
+                          environment=_ENV, serviceRole=role)
+    assert error_code(exc) == "InvalidInputException" and "buildspec" in str(exc.value)

@@ -68,7 +68,7 @@ def test_test_project(stack, cfg):
 
 def test_every_project_logs_to_a_log_group_with_14_day_retention(stack):
     projects = stack.bodies("aws_codebuild_project")
-    assert len(projects) == len(stack.cfg.services) + 1
+    assert len(projects) == len(stack.cfg.services) + 1 + (1 if stack.cfg.source_mirror_regions else 0)  # + mirror
     for project in projects:
         logs = project["logs_config"]["cloudwatch_logs"]
         assert logs["status"] == "ENABLED", project["name"]
