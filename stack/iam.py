@@ -51,8 +51,18 @@ class Role(Construct):
         self.arn = self.role.arn
         self.name = name
 
-    def allow(self, actions: Sequence[str], resources: Sequence[str], **extra: Any) -> "Role":
-        self.statements.append(statement(actions, resources, **extra))
+    def allow(self, actions: Sequence[str], resources: Sequence[str], *, exception: Optional[str] = None,
+              **extra: Any) -> "Role":
+        """Grant `actions` on `resources`. `exception`: the reason a type-wide ARN (e.g. `key/*`) is needed,
+        declared for the authorization gate, which otherwise refuses such a grant."""
+        if exception is None:
+            self.statements.append(statement(actions, resources, **extra))
+            return self
+        if not exception.strip():
+            raise ValueError(f"{self.name}: an exception for {list(actions)} needs its reason")
+        sid = "Wide" + re.sub(r"[^A-Za-z0-9]", "", "".join(a.split(":")[-1] for a in sorted(actions)))[:80]
+        self.statements.append(statement(actions, resources, Sid=sid, **extra))
+        self.exceptions[sid] = " ".join(exception.split())
         return self
 
     def allow_unscoped(self, actions: Sequence[str]) -> "Role":

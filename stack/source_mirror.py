@@ -68,6 +68,9 @@ class SourceMirror(Construct):
         self.role.allow(["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
                         [f"arn:{ctx.partition}:kms:{region}:{ctx.account_id}:key/*"
                          for region in cfg.source_mirror_regions],
+                        exception="the DR repositories' key is created by the DR stack, whose key ARN this stack "
+                                  "cannot know; the conditions limit the grant to use through CodeCommit in those "
+                                  "regions and to the key carrying the DR stack's alias",
                         Condition={"StringEquals": {"kms:ViaService": [f"codecommit.{region}.amazonaws.com"
                                                                        for region in cfg.source_mirror_regions]},
                                    "ForAnyValue:StringEquals": {"kms:ResourceAliases": f"alias/{cfg.project}-pipeline"}})

@@ -59,6 +59,11 @@ class Stack:
             raise KeyError(f"{self.region}: no role {arn} in the stack")
         return self.roles[arn]
 
+    def project(self) -> str:
+        """The project name, as the stack prefixes its KMS alias (alias/<project>-pipeline)."""
+        (_, alias), = self.items("aws_kms_alias")
+        return alias["name"].split("/", 1)[1].rsplit("-pipeline", 1)[0]
+
     def key_arn(self) -> str:
         (name, _), = self.items("aws_kms_key")
         return self.attr("aws_kms_key", name, "arn")

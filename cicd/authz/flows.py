@@ -23,6 +23,7 @@ DOCS = "https://docs.aws.amazon.com"
 CITE = {
     "pipeline": f"{DOCS}/codepipeline/latest/userguide/security-iam.html#how-to-custom-role",
     "codecommit": f"{DOCS}/codepipeline/latest/userguide/action-reference-CodeCommit.html",
+    "connections": f"{DOCS}/codepipeline/latest/userguide/action-reference-CodestarConnectionSource.html",
     "codebuild-action": f"{DOCS}/codepipeline/latest/userguide/action-reference-CodeBuild.html",
     "ecs-bluegreen": f"{DOCS}/codepipeline/latest/userguide/action-reference-ECSbluegreen.html",
     "approval": f"{DOCS}/codepipeline/latest/userguide/approvals-service-role-permissions.html",
@@ -40,6 +41,9 @@ CITE = {
     "s3-logs": f"{DOCS}/AmazonS3/latest/userguide/enable-server-access-logging.html",
     "waf-logs": f"{DOCS}/waf/latest/developerguide/logging-cw-logs.html",
     "flow-logs": f"{DOCS}/vpc/latest/userguide/flow-logs-iam-role.html",
+    "codecommit-git": f"{DOCS}/codecommit/latest/userguide/auth-and-access-control-permissions-reference.html",
+    "codecommit-kms": f"{DOCS}/codecommit/latest/userguide/encryption.html",
+    "events-codebuild": f"{DOCS}/eventbridge/latest/userguide/eb-use-identity-based.html",
     "logs-kms": f"{DOCS}/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html",
     "lambda-role": f"{DOCS}/lambda/latest/dg/lambda-intro-execution-role.html",
     "lambda-dlq": f"{DOCS}/lambda/latest/dg/invocation-async-retain-records.html",
@@ -177,6 +181,11 @@ def _pipeline(b: Builder) -> None:
                 for act in ("GetBranch", "GetCommit", "GetRepository", "UploadArchive", "GetUploadArchiveStatus",
                             "CancelUploadArchive"):
                     b.as_role(f"{label} reads the repository", "codecommit", stage_role.arn, f"codecommit:{act}", repo)
+            elif provider == "CodeStarSourceConnection":
+                connection = config["ConnectionArn"]
+                prefix = connection.split(":")[2]  # codeconnections, or codestar-connections for older ARNs
+                b.as_role(f"{label} reads the Git host through the connection", "connections", stage_role.arn,
+                          f"{prefix}:UseConnection", connection)
             elif provider == "CodeBuild":
                 project = s.arn("codebuild", f"project/{config['ProjectName']}")
                 for act in ("StartBuild", "BatchGetBuilds", "StopBuild"):
@@ -240,10 +249,13 @@ def _builds(b: Builder) -> None:
         name = s.value(project["name"])
         b.assume(role, "codebuild.amazonaws.com", f"build {name}")
         b.log_stream(f"{name} writes its log", "codebuild-role", role, s.value(project["logs_config"]["cloudwatch_logs"]["group_name"]))
-        b.s3_object(f"{name} reads its input", "codebuild-role", role, bucket, "shop-pipeline/source/abc.zip",
-                    "s3:GetObject", "s3:PutObject")
-        b.kms(f"{name} artifact key", "codebuild-role", role, "kms:GenerateDataKey", "kms:Decrypt")
-        buildspec = project["source"]["buildspec"] if isinstance(project["source"], dict) else project["source"][0]["buildspec"]
+        source = project["source"] if isinstance(project["source"], dict) else project["source"][0]
+        buildspec = source["buildspec"]
+        if source["type"] == "CODEPIPELINE":  # the pipeline hands it artifacts; NO_SOURCE jobs get none
+            b.s3_object(f"{name} reads its input", "codebuild-role", role, bucket, "shop-pipeline/source/abc.zip",
+                        "s3:GetObject", "s3:PutObject")
+            b.kms(f"{name} artifact key", "codebuild-role", role, "kms:GenerateDataKey", "kms:Decrypt")
+        _git_mirror(b, role, name, s.value(buildspec))
         for parameter in _buildspec_parameters(s.value(buildspec)):
             b.as_role(f"{name} reads {parameter}", "codebuild-role", role, "ssm:GetParameters",
                       s.arn("ssm", f"parameter{parameter}"))
@@ -258,6 +270,35 @@ def _builds(b: Builder) -> None:
                             "BatchCheckLayerAvailability", "BatchGetImage", "GetDownloadUrlForLayer"):
                     b.as_role(f"{name} pushes {repo_name}", "ecr-push", role, f"ecr:{act}",
                               s.arn("ecr", f"repository/{repo_name}"))
+
+
+def _repo_arn(s: Stack, clone_url: str) -> Tuple[str, str]:
+    """(region, repository ARN) of a CodeCommit HTTPS clone URL."""
+    host, _, name = clone_url.split("://", 1)[1].partition("/v1/repos/")
+    region = host.split(".")[1]
+    return region, f"arn:aws:codecommit:{region}:{s.account}:{name}"
+
+
+def _git_mirror(b: Builder, role: str, name: str, buildspec: str) -> None:
+    """A buildspec that clones SOURCE_URL and pushes to TARGET_URLS (templates/buildspecs/mirror.yml.j2)."""
+    import yaml
+    variables = ((yaml.safe_load(buildspec) or {}).get("env") or {}).get("variables") or {}
+    if "SOURCE_URL" not in variables:
+        return
+    s = b.stack
+    region, source = _repo_arn(s, variables["SOURCE_URL"])
+    b.as_role(f"{name} clones the repository", "codecommit-git", role, "codecommit:GitPull", source)
+    b.kms(f"{name} reads the repository's objects", "codecommit-kms", role, "kms:Decrypt")
+    for url in variables.get("TARGET_URLS", "").split():
+        target_region, target = _repo_arn(s, url)
+        b.as_role(f"{name} pushes to {target_region}", "codecommit-git", role, "codecommit:GitPush", target)
+        # The DR key belongs to the DR stack; its policy has the same shape as this region's (stack/encryption.py).
+        dr_key = s.key_arn().replace(f":{s.region}:", f":{target_region}:")
+        policy = json.loads(json.dumps(s.key_policy()).replace(f":{s.region}:", f":{target_region}:"))
+        for action in ("kms:GenerateDataKey", "kms:Encrypt", "kms:Decrypt"):
+            b.as_role(f"{name} writes objects in {target_region}", "codecommit-kms", role, action, dr_key,
+                      resource_policy=policy, kms_ViaService=f"codecommit.{target_region}.amazonaws.com",
+                      kms_ResourceAliases=[f"alias/{s.project()}-pipeline"])
 
 
 def _buildspec_parameters(buildspec: str) -> List[str]:
@@ -423,8 +464,11 @@ def _events_and_alarms(b: Builder) -> None:
         if target.get("role_arn"):
             role = s.value(target["role_arn"])
             b.assume(role, "events.amazonaws.com", f"rule {rule}")
-            b.as_role(f"rule {rule} starts the pipeline", "events-pipeline", role,
-                      "codepipeline:StartPipelineExecution", arn)
+            if ":codebuild:" in arn:
+                b.as_role(f"rule {rule} starts the build", "events-codebuild", role, "codebuild:StartBuild", arn)
+            else:
+                b.as_role(f"rule {rule} starts the pipeline", "events-pipeline", role,
+                          "codepipeline:StartPipelineExecution", arn)
         elif ":sns:" in arn:
             b.publish(f"rule {rule} notifies", "sns-kms", arn, service="events.amazonaws.com", source_arn=rule_arn,
                       key_context=False)

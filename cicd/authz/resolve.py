@@ -63,6 +63,7 @@ TEMPLATES: Dict[str, Dict[str, str]] = {
     "aws_lb_target_group": {"arn": ARN + "elasticloadbalancing:{region}:{account}:targetgroup/{name}/{hex16}",
                             "arn_suffix": "targetgroup/{name}/{hex16}", "name": "{name}"},
     "aws_wafv2_web_acl": {"arn": ARN + "wafv2:{region}:{account}:regional/webacl/{name}/{uuid}"},
+    "aws_codeconnections_connection": {"arn": ARN + "codeconnections:{region}:{account}:connection/{uuid}"},
     "aws_security_group": {"id": "sg-{hex16}"},
     "aws_subnet": {"id": "subnet-{hex16}"},
     "aws_vpc": {"id": "vpc-{hex16}"},

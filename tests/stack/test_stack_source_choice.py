@@ -260,3 +260,33 @@ def test_more_services_than_a_push_filter_takes_share_one_pattern(synthesized):
     assert release_paths(eight) == [f"services/svc{i}/**" for i in range(8)] and MAX_FILE_PATH_PATTERNS == 8
     nine = dataclasses.replace(eight, services=eight.services + (Service("svc8", 8008, "/health"),))
     assert release_paths(nine) == ["services/**"]
+
+
+def test_the_authorization_gate_passes_the_git_host_variant(git_host, tmp_path):
+    """The CodeStarSourceConnection action's UseConnection (both ARN prefixes) is a checked flow."""
+    from test_stack_authorization import run_gate
+
+    code, out = run_gate({region: synth.doc for region, synth in git_host.items()}, tmp_path)
+    assert code == 0 and "authorization gate: PASSED" in out, out
+
+
+def test_a_source_role_without_use_connection_fails_the_gate(git_host, tmp_path):
+    from test_stack_authorization import _edit_role_policy, run_gate
+
+    region, synth = next(iter(git_host.items()))
+    doc = json.loads(json.dumps(synth.doc))
+    _edit_role_policy(doc, "stage-source", lambda statements: [
+        st.update(Action=["codecommit:GetBranch"]) for st in statements
+        if any("UseConnection" in a for a in (st["Action"] if isinstance(st["Action"], list) else [st["Action"]]))])
+    code, out = run_gate({region: doc}, tmp_path)
+    assert code == 1 and "reads the Git host through the connection" in out, out
+
+
+def test_the_mirror_without_git_push_fails_the_gate(synthesized, tmp_path):
+    from test_stack_authorization import _drop_action, _edit_role_policy, run_gate
+
+    region, synth = next(iter(synthesized.items()))
+    doc = json.loads(json.dumps(synth.doc))
+    _edit_role_policy(doc, "source-mirror-use1", _drop_action("codecommit:GitPush"))
+    code, out = run_gate({region: doc}, tmp_path)
+    assert code == 1 and "shop-source-mirror pushes to us-west-2" in out, out
