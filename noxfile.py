@@ -10,13 +10,14 @@ import hashlib
 import os
 import sys
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
 import nox
 
 ROOT = Path(__file__).resolve().parent
 TOOLCHAIN = ROOT / ".nox" / "toolchain"
 CHECKOV_ENV = ROOT / ".nox" / "checkov"
+MUTATION_ENV = ROOT / ".nox" / "mutation"
 
 nox.options.sessions = ["preview", "tests"]  # the safe ones; deploys must be asked for by name
 nox.options.error_on_missing_interpreters = True
@@ -24,11 +25,11 @@ nox.options.error_on_missing_interpreters = True
 QUIET_ENV = {"JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20", "PYTHONDONTWRITEBYTECODE": "1"}
 
 
-def _venv(session: nox.Session, where: Path, requirements: Path) -> str:
-    """Create or refresh a shared virtualenv; return its python. Rebuilt when requirements change."""
+def _venv(session: nox.Session, where: Path, requirements: Path, includes: Tuple[Path, ...] = ()) -> str:
+    """Create or refresh a shared virtualenv; return its python. Rebuilt when requirements (or includes) change."""
     python = where / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
     stamp = where / ".requirements.sha256"
-    digest = hashlib.sha256(requirements.read_bytes()).hexdigest()
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in (requirements, *includes))).hexdigest()
     if python.exists() and stamp.exists() and stamp.read_text() == digest:
         return str(python)
     session.log(f"installing {requirements.name} into {where.relative_to(ROOT)} (first run takes a few minutes)")
@@ -97,6 +98,14 @@ def policy(session: nox.Session) -> None:
     run_py(session, "-m", "cicd.synth")
     checkov = Path(_venv(session, CHECKOV_ENV, ROOT / "requirements-policy.txt")).parent / "checkov"
     run_py(session, "-m", "cicd.policy", "--checkov", str(checkov), *session.posargs)
+
+
+@nox.session(python=False, default=False)
+def mutation(session: nox.Session) -> None:
+    """Mutation testing (mutmut) of the modules in mutation.yml with their fast tests; killed % per module. --ci: bounded."""
+    # Its own venv: the toolchain plus mutmut (requirements-mutation.txt includes requirements.txt).
+    python = _venv(session, MUTATION_ENV, ROOT / "requirements-mutation.txt", (ROOT / "requirements.txt",))
+    session.run(python, "-m", "cicd.mutation", *session.posargs, external=True, env=QUIET_ENV)
 
 
 def deploy(session: nox.Session, region: str) -> None:
