@@ -7,6 +7,7 @@ the CLI as a process in the copy. None of them starts jsii.
 """
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -222,3 +223,57 @@ def test_the_cli_process_synthesizes_after_an_env_edit(tree: Path, tmp_path: Pat
     env_file = tree / "environments" / "us-west-2" / ".env"
     env_file.write_text(env_file.read_text() + "\n# changed\n")
     assert "JSII ['us-east-1', 'us-west-2']" in cli()
+
+
+def test_what_the_cli_says(synth_cli, capsys) -> None:
+    out = synth_cli.out
+    synth_cli("--region", REGION)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:2] == [
+        f"synthesizing {REGION} (starting jsii and the AWS provider bindings takes a few seconds) ...",
+        f"{REGION}: synthesized into {out / 'stacks' / REGION}"]
+    seconds = re.fullmatch(r"done in (\d+\.\d) s", lines[2])
+    assert seconds and float(seconds.group(1)) < 60 and len(lines) == 3
+    synth_cli()
+    assert capsys.readouterr().out.splitlines()[:2] == [
+        f"{REGION}: inputs unchanged, reusing {out / 'stacks' / REGION} (--force to synthesize)",
+        "synthesizing us-west-2 (starting jsii and the AWS provider bindings takes a few seconds) ..."]
+
+
+def test_the_output_folder_defaults_to_cdktf_outdir_then_the_workspace(tree: Path, tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(synth, "ROOT", tree)
+    monkeypatch.delenv("DEPLOYMENT_ID", raising=False)
+    written: List[Path] = []
+    monkeypatch.setattr(synth, "synthesize", lambda regions, promote, out: written.append(out) or [
+        (out / "stacks" / r).mkdir(parents=True, exist_ok=True) for r in regions])
+    monkeypatch.setenv("CDKTF_OUTDIR", str(tmp_path / "elsewhere"))
+    synth.main(["--region", REGION])
+    monkeypatch.delenv("CDKTF_OUTDIR")
+    synth.main(["--region", REGION])
+    assert written == [tmp_path / "elsewhere", tree / "cdktf.out"]
+
+
+def test_cli_help_documents_the_options(capsys) -> None:
+    with pytest.raises(SystemExit) as done:
+        synth.main(["--help"])
+    assert done.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert text.startswith("usage: nox -s synth -- [-h] [--region REGION] [--promote PROMOTE] [--force] [--out OUT]")
+    for fragment in (synth.__doc__.splitlines()[0], "only this region (repeatable)",
+                     "synthesize this region as primary (DR)", "synthesize even when no input changed"):
+        assert fragment in text
+
+
+def test_stale_regions_without_force_keeps_matching_output(tmp_path: Path) -> None:
+    (tmp_path / "stacks" / REGION).mkdir(parents=True)
+    (tmp_path / "stacks" / REGION / synth.FINGERPRINT_FILE).write_text("abc\n")
+    assert synth.stale_regions([REGION, "us-west-2"], {REGION: "abc", "us-west-2": "abc"}, tmp_path) == ["us-west-2"]
+    assert synth.stale_regions([REGION], {REGION: "abc"}, tmp_path, force=True) == [REGION]
+
+
+def test_caches_among_the_templates_do_not_invalidate(tree: Path) -> None:
+    before = _print(tree)
+    (tree / "templates" / "__pycache__").mkdir()
+    (tree / "templates" / "__pycache__" / "x.cpython-311.pyc").write_bytes(b"\0")
+    assert _print(tree) == before
