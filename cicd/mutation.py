@@ -6,7 +6,7 @@ the work tree is never touched; mutmut runs, for each mutant, only the tests tha
 function. The table gives, per module, the share of its mutants that a test killed, not counting the
 listed equivalent ones; the run fails when a module is under the threshold or a surviving mutant is
 neither killed nor listed. `--ci` is the bounded run: no slow tests (the real terraform plan), and
-only every `--sample`-th mutant of each module.
+only every n-th mutant of each module (its `ci_sample` in mutation.yml; `--sample N` for all).
 
 The Lambda's modules are imported by their file names (the function folder goes on sys.path, as in
 the Lambda runtime), while mutmut names a module by its path; they are therefore mutated from a
@@ -46,6 +46,7 @@ class Module:
     slow: List[str]
     slow_functions: List[str]
     ci: bool
+    ci_sample: int
 
     @property
     def source(self) -> str:
@@ -85,7 +86,8 @@ def load_config(path: Path = CONFIG) -> tuple:
     raw = yaml.safe_load(path.read_text())
     modules = [Module(path=m["path"], tests=list(m.get("tests") or []), functions=list(m.get("functions", ["*"])),
                       slow=list(m.get("slow") or []), slow_functions=list(m.get("slow_functions") or []),
-                      ci=bool(m.get("ci", True))) for m in raw["modules"]]
+                      ci=bool(m.get("ci", True)), ci_sample=int(m.get("ci_sample", raw.get("ci_sample", 3))))
+               for m in raw["modules"]]
     return float(raw.get("threshold", 85)), modules, list(raw.get("equivalent") or [])
 
 
@@ -131,7 +133,7 @@ def _mutated_lines(work: Path, names: Sequence[str], source: str) -> Dict[str, s
     return json.loads(shown)
 
 
-def run_group(modules: Sequence[Module], equivalent: List[dict], full: bool, sample: int, max_children: int,
+def run_group(modules: Sequence[Module], equivalent: List[dict], full: bool, sample: Optional[int], max_children: int,
               keep: bool) -> List[Score]:
     SCRATCH.mkdir(exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="run-", dir=SCRATCH))
@@ -164,18 +166,17 @@ def _all_mutants(work: Path, module: Module, full: bool) -> List[str]:
     return sorted(n for n in names if any(fnmatch.fnmatchcase(n, g) for g in module.globs(full)))
 
 
-def _sampled(work: Path, modules: Sequence[Module], full: bool, sample: int) -> List[str]:
-    """The mutant names to run: all of them, or every `sample`-th; mutmut generates them on its first step."""
+def _sampled(work: Path, modules: Sequence[Module], full: bool, sample: Optional[int]) -> List[str]:
+    """The mutant names to run: all of them, or every n-th of each module (`sample`, else its `ci_sample`)."""
     globs = [g for m in modules for g in m.globs(full)]
-    if sample <= 1:
+    if sample is not None and sample <= 1:
         return globs
     # Generating the mutants is cheap and needs no tests: let mutmut do it, then pick by name.
-    subprocess.run([sys.executable, "-c", "from mutmut.__main__ import *; import mutmut.__main__ as m;"
-                    "m.set_mutant_under_test('mutant_generation'); m.makedirs('mutants', exist_ok=True);"
-                    "m.copy_src_dir(); m.copy_also_copy_files(); m.create_mutants(1)"],
-                   cwd=work, check=True, capture_output=True)
-    names = [n for m in modules for n in _all_mutants(work, m, full)]
-    return names[::sample] or globs
+    subprocess.run([sys.executable, "-c", "import mutmut.__main__ as m; m.set_mutant_under_test('mutant_generation');"
+                    "m.makedirs('mutants', exist_ok=True); m.copy_src_dir(); m.copy_also_copy_files();"
+                    "m.create_mutants(1)"], cwd=work, check=True, capture_output=True)
+    names = [n for m in modules for n in _all_mutants(work, m, full)[::sample or m.ci_sample]]
+    return names or globs
 
 
 def _score(work: Path, module: Module, equivalent: List[dict], full: bool) -> Score:
@@ -215,8 +216,9 @@ def report(scores: Sequence[Score], threshold: float) -> str:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="nox -s mutation --", description=__doc__.splitlines()[0])
-    parser.add_argument("--ci", action="store_true", help="bounded run: no slow tests, every --sample-th mutant")
-    parser.add_argument("--sample", type=int, default=0, help="run every N-th mutant (default: all; 3 with --ci)")
+    parser.add_argument("--ci", action="store_true", help="bounded run: no slow tests, a sample of each module's mutants")
+    parser.add_argument("--sample", type=int, help="run every N-th mutant of each module (default: all; with --ci, "
+                                                 "each module's ci_sample in mutation.yml)")
     parser.add_argument("--module", action="append", default=[], help="only this module path (repeatable)")
     parser.add_argument("--max-children", type=int, default=2, help="mutants tested in parallel (default 2)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch copies under .mutation/")
@@ -227,17 +229,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         parser.error(f"--module {unknown[0]}: not in mutation.yml; allowed: {', '.join(m.path for m in modules)}")
     chosen = [m for m in modules if (not args.module or m.path in args.module) and (m.ci or not args.ci)]
     full = not args.ci
-    sample = args.sample or (3 if args.ci else 1)
+    sample = args.sample if args.sample is not None else (None if args.ci else 1)
     started = time.perf_counter()
     scores: List[Score] = []
     # The Lambda's modules and the workspace's run apart: their tests and imports share nothing.
-    for group in ([m for m in chosen if m.path.startswith(LAMBDA_DIR)],
-                  [m for m in chosen if not m.path.startswith(LAMBDA_DIR)]):
+    for group in ([m for m in chosen if not m.path.startswith(LAMBDA_DIR)],
+                  [m for m in chosen if m.path.startswith(LAMBDA_DIR)]):
         if group:
             print(f"mutating {', '.join(m.path for m in group)} ...", flush=True)
             scores.extend(run_group(group, equivalent, full, sample, args.max_children, args.keep))
     print(report(scores, threshold))
-    print(f"mutation run ({'ci, every %d-th mutant, no slow tests' % sample if args.ci else 'full'}) "
+    print(f"mutation run ({'ci: sampled, no slow tests' if args.ci else 'full'}) "
           f"took {time.perf_counter() - started:.0f} s")
     failed = [s for s in scores if s.statuses and (s.percent < threshold or s.unlisted)]
     return 1 if failed else 0

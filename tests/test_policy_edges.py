@@ -134,9 +134,9 @@ def test_cli_help_names_the_options(capsys):
     assert done.value.code == 0
     text = " ".join(capsys.readouterr().out.split())
     assert text.startswith("usage: python -m cicd.policy [-h] --checkov CHECKOV [--out OUT]")
-    assert policy.__doc__.splitlines()[0] in text
-    assert "the checkov executable (path, or a name on PATH)" in text
-    assert "synth output folder holding stacks/<region>/cdk.tf.json (default cdktf.out)" in text
+    assert f"[--out OUT] {policy.__doc__.splitlines()[0]} " in text
+    assert "--checkov CHECKOV the checkov executable (path, or a name on PATH) --out OUT" in text
+    assert text.endswith("--out OUT synth output folder holding stacks/<region>/cdk.tf.json (default cdktf.out)")
 
 
 @pytest.mark.skipif(os.name == "nt", reason="the stand-in checkov is a POSIX script")
@@ -198,3 +198,43 @@ def test_cli_unreadable_synth_output_is_a_one_line_error(tmp_path):
         f"error: no <region>/cdk.tf.json under {tmp_path / 'empty' / 'stacks'}: run `nox -s synth` first "
         "(or pass --out)\n")
     assert not Path(tmp_path / "argv.json").exists(), "checkov ran although the synth output was unusable"
+
+
+def test_report_orders_failures_counts_per_region_and_keeps_to_the_budget():
+    ids = [f"CKV_AWS_{n}" for n in range(1, policy.MAX_SUPPRESSED_IDS + 1)]
+    group = _resource("aws_cloudwatch_log_group", "logs_A1", {i: REASON for i in ids})
+    failed = [_failed(i, "resource.logs_A1") for i in ids] + [
+        _failed("CKV_AWS_999", "aws_s3_bucket.bucket_B2"), _failed("CKV_AWS_145", "aws_s3_bucket.bucket_B2")]
+    text = policy.report(policy.classify(_report(failed), _docs(group, BUCKET)))
+    assert "too many distinct suppressed check ids" not in text  # exactly the budget is allowed
+    assert f"suppressed: {len(ids)} results (us-east-1 {len(ids)}), {len(ids)} distinct check ids" in text
+    unsuppressed = text[text.index("Unsuppressed failures"):].splitlines()[3:5]
+    assert unsuppressed == ["CKV_AWS_145  us-east-1  aws_s3_bucket.bucket_B2  name of CKV_AWS_145",
+                            "CKV_AWS_999  us-east-1  aws_s3_bucket.bucket_B2  name of CKV_AWS_999"]
+
+
+def test_table_pads_every_column_but_the_last():
+    assert policy._table(("a", "bb"), [("xxx", "y"), ("z", "long")]) == "a    bb\n---  ----\nxxx  y\nz    long"
+
+
+def test_cli_without_checkov_is_a_usage_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as done:
+        policy.main(["--out", str(tmp_path)])
+    assert done.value.code == 2
+    assert "the following arguments are required: --checkov" in capsys.readouterr().err
+
+
+def test_cli_relative_checkov_path_is_a_path_not_a_name(tmp_path):
+    out = _out(tmp_path, _docs(LOG_GROUP))
+    assert _cli("--checkov", "./no-such-checkov", "--out", str(out)).stderr.startswith(
+        "error: --checkov ./no-such-checkov: no such file;")
+
+
+@pytest.mark.skipif(os.name == "nt", reason="the stand-in checkov is a POSIX script")
+def test_cli_checkov_that_hangs_is_stopped(tmp_path, monkeypatch):
+    out = _out(tmp_path, _docs(LOG_GROUP))
+    slow = tmp_path / "slow-checkov"
+    slow.write_text("#!/bin/sh\nsleep 5\n")
+    slow.chmod(0o755)
+    monkeypatch.setattr(policy, "CHECKOV_TIMEOUT_SECONDS", 0.5)
+    assert _cli("--checkov", str(slow), "--out", str(out)).stderr == "error: checkov did not finish within 0.5 s\n"

@@ -260,9 +260,11 @@ def test_cli_help_documents_the_options(capsys) -> None:
     assert done.value.code == 0
     text = " ".join(capsys.readouterr().out.split())
     assert text.startswith("usage: nox -s synth -- [-h] [--region REGION] [--promote PROMOTE] [--force] [--out OUT]")
-    for fragment in (synth.__doc__.splitlines()[0], "only this region (repeatable)",
-                     "synthesize this region as primary (DR)", "synthesize even when no input changed"):
+    for fragment in (f"[--out OUT] {synth.__doc__.splitlines()[0]} ", "REGION only this region (repeatable) --promote",
+                     "PROMOTE synthesize this region as primary (DR) --force",
+                     "--force synthesize even when no input changed --out OUT"):
         assert fragment in text
+    assert text.endswith("--out OUT")
 
 
 def test_stale_regions_without_force_keeps_matching_output(tmp_path: Path) -> None:
