@@ -238,6 +238,9 @@ def test_what_the_cli_says(synth_cli, capsys) -> None:
     assert capsys.readouterr().out.splitlines()[:2] == [
         f"{REGION}: inputs unchanged, reusing {out / 'stacks' / REGION} (--force to synthesize)",
         "synthesizing us-west-2 (starting jsii and the AWS provider bindings takes a few seconds) ..."]
+    synth_cli("--force")
+    assert capsys.readouterr().out.splitlines()[0] == (
+        "synthesizing us-east-1, us-west-2 (starting jsii and the AWS provider bindings takes a few seconds) ...")
 
 
 def test_the_output_folder_defaults_to_cdktf_outdir_then_the_workspace(tree: Path, tmp_path: Path,
