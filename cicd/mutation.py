@@ -47,6 +47,7 @@ class Module:
     slow_functions: List[str]
     ci: bool
     ci_sample: int
+    group: str
 
     @property
     def source(self) -> str:
@@ -86,7 +87,8 @@ def load_config(path: Path = CONFIG) -> tuple:
     raw = yaml.safe_load(path.read_text())
     modules = [Module(path=m["path"], tests=list(m.get("tests") or []), functions=list(m.get("functions", ["*"])),
                       slow=list(m.get("slow") or []), slow_functions=list(m.get("slow_functions") or []),
-                      ci=bool(m.get("ci", True)), ci_sample=int(m.get("ci_sample", raw.get("ci_sample", 3))))
+                      ci=bool(m.get("ci", True)), ci_sample=int(m.get("ci_sample", raw.get("ci_sample", 3))),
+                      group=str(m.get("group") or ("lambda" if m["path"].startswith(LAMBDA_DIR) else "workspace")))
                for m in raw["modules"]]
     return float(raw.get("threshold", 85)), modules, list(raw.get("equivalent") or [])
 
@@ -203,7 +205,7 @@ def report(scores: Sequence[Score], threshold: float) -> str:
     rows = [("module", "mutants", "killed", "equivalent", "not killed", "killed %")]
     for s in scores:
         rows.append((s.module.path, str(len(s.statuses)), str(s.killed), str(len(s.equivalent)),
-                     str(len(s.unlisted)), f"{s.percent:.1f}"))
+                     str(len(s.unlisted)), f"{s.percent:.1f}" if s.statuses else "not run (slow tests only)"))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
@@ -232,9 +234,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     sample = args.sample if args.sample is not None else (None if args.ci else 1)
     started = time.perf_counter()
     scores: List[Score] = []
-    # The Lambda's modules and the workspace's run apart: their tests and imports share nothing.
-    for group in ([m for m in chosen if not m.path.startswith(LAMBDA_DIR)],
-                  [m for m in chosen if m.path.startswith(LAMBDA_DIR)]):
+    # One mutmut run per group (the Lambda's modules and the workspace's share no tests or imports): mutmut
+    # selects tests per function among the group's tests, so a module with fast tests of its own gets a group.
+    for name in dict.fromkeys(m.group for m in chosen):
+        group = [m for m in chosen if m.group == name]
         if group:
             print(f"mutating {', '.join(m.path for m in group)} ...", flush=True)
             scores.extend(run_group(group, equivalent, full, sample, args.max_children, args.keep))
