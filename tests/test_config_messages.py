@@ -71,3 +71,81 @@ def test_unknown_key_hint_suggests_the_one_closest_known_key() -> None:
     assert config._unknown_key_hint("COLOUR") == f"unknown key; allowed keys: {known}"
     # a weak likeness is no suggestion
     assert config._unknown_key_hint("PROJECT") == f"unknown key; allowed keys: {known}"
+
+
+# --- through load_region: the exact line a wrong value of each key gets --------------------------
+
+def _only_problem(env_dir, **changes: str) -> str:
+    root = env_dir(changes=changes)
+    with pytest.raises(config.ConfigError) as err:
+        config.load_region("us-east-1", environments_dir=root)
+    [problem] = err.value.problems
+    return problem
+
+
+@pytest.mark.parametrize("key, value, allowed", [
+    ("PROJECT_NAME", "Shop", "allowed: 2-10 lowercase letters and digits, starting with a letter (it prefixes names "
+                             "limited to 32 characters)"),
+    ("OWNER", "bad|owner", "allowed: 1-128 tag-safe characters"),
+    ("SOURCE_REPOSITORY", "bad repo", "allowed: 1-100 letters, digits, '.', '_', '-'"),
+    ("SOURCE_BRANCH", "bad branch", "allowed: a git branch name"),
+    ("STATE_BUCKET", "Bad_Bucket", "allowed: an S3 bucket name (3-63 lowercase, digits, '.', '-')"),
+    ("STATE_KEY", "a key", "allowed: an S3 object key"),
+    ("STAGING_DESIRED_COUNT", "101", "allowed: a whole number from 0 to 100"),
+    ("STANDBY_PRODUCTION_DESIRED_COUNT", "101", "allowed: a whole number from 0 to 100"),
+    ("STAGING_CPU", "1000001", "allowed: a whole number from 0 to 1000000"),
+    ("STAGING_MEMORY", "1000001", "allowed: a whole number from 0 to 1000000"),
+    ("ALARM_5XX_THRESHOLD", "10001", "allowed: a whole number from 1 to 10000"),
+    ("ALARM_PERIOD_SECONDS", "86460", "allowed: 10, 30, 60 or a multiple of 60 seconds up to 86400"),
+    ("ALARM_PERIOD_SECONDS", "20", "allowed: 10, 30, 60 or a multiple of 60 seconds up to 86400"),
+    ("NOTIFICATION_EMAILS", "a@example.com, nope, also-bad", "malformed e-mail nope, also-bad; allowed: "
+                                                             "comma-separated addresses"),
+    ("NOTIFICATION_EMAILS", ",", "malformed e-mail (none given); allowed: comma-separated addresses"),
+])
+def test_each_key_names_what_is_allowed(env_dir, key: str, value: str, allowed: str) -> None:
+    env_file = env_dir() / "us-east-1" / ".env"
+    assert _only_problem(env_dir, **{key: value}) == f"{env_file}: {key}={value}: {allowed}"
+
+
+def test_boundaries_are_inclusive(env_dir) -> None:
+    root = env_dir(changes={"ALARM_PERIOD_SECONDS": "86400", "ALARM_5XX_THRESHOLD": "10000",
+                            "STANDBY_PRODUCTION_DESIRED_COUNT": "100", "ECR_REPLICATION_REGIONS": "us-west-2, eu-west-1"})
+    cfg = config.load_region("us-east-1", environments_dir=root)
+    assert (cfg.alarms.period_seconds, cfg.alarms.http_5xx_threshold, cfg.standby_production_count) == (86400, 10000, 100)
+    assert cfg.replication_regions == ("us-west-2", "eu-west-1")
+
+
+def test_the_real_settings_reach_the_config() -> None:
+    cfg = config.load_region("us-east-1")
+    assert (cfg.owner, cfg.source_repository, cfg.source_branch) == ("platform-team", "microservices", "main")
+    assert (cfg.state.bucket, cfg.state.key, cfg.state.region) == (
+        "shop-tfstate-us-east-1", "cicd-pipeline/us-east-1.tfstate", "us-east-1")
+
+
+def test_a_missing_required_key_and_a_missing_file(env_dir, tmp_path) -> None:
+    root = env_dir(drop=("SOURCE_BRANCH",))
+    with pytest.raises(config.ConfigError) as err:
+        config.load_region("us-east-1", environments_dir=root)
+    assert err.value.problems == [f"{root / 'us-east-1' / '.env'}: SOURCE_BRANCH=: missing; this key is required"]
+    env_dir(region="us-west-2")
+    with pytest.raises(config.ConfigError) as err:
+        config.load_region("eu-west-1", environments_dir=root)
+    assert err.value.problems == [
+        f"{root / 'eu-west-1' / '.env'}: file not found; regions with a .env: us-east-1, us-west-2"]
+    with pytest.raises(config.ConfigError) as err:
+        config.load_region("eu-west-1", environments_dir=tmp_path / "nothing")
+    assert err.value.problems == [
+        f"{tmp_path / 'nothing' / 'eu-west-1' / '.env'}: file not found; regions with a .env: none"]
+
+
+def test_syntax_and_repeated_keys_are_named_by_line(env_dir) -> None:
+    root = env_dir(append=("this is not an assignment", "OWNER=a", "OWNER=b"))
+    env_file = root / "us-east-1" / ".env"
+    count = len(env_file.read_text().splitlines())
+    first = next(i for i, line in enumerate(env_file.read_text().splitlines(), 1) if line.startswith("OWNER="))
+    with pytest.raises(config.ConfigError) as err:
+        config.load_region("us-east-1", environments_dir=root)
+    assert err.value.problems == [
+        f"{env_file}:{count - 2}: this is not an assignment: not a KEY=VALUE line; "
+        "allowed: KEY=VALUE, # comments and blank lines",
+        f"{env_file}: OWNER=b: set on lines {first}, {count - 1}, {count}; allowed: one assignment per key"]
