@@ -238,3 +238,9 @@ def test_cli_checkov_that_hangs_is_stopped(tmp_path, monkeypatch):
     slow.chmod(0o755)
     monkeypatch.setattr(policy, "CHECKOV_TIMEOUT_SECONDS", 0.5)
     assert _cli("--checkov", str(slow), "--out", str(out)).stderr == "error: checkov did not finish within 0.5 s\n"
+
+
+def test_report_lists_each_malformed_annotation_on_its_own_line():
+    result = policy.Result(regions=("us-east-1",), invalid=["first problem", "second problem"])
+    text = policy.report(result)
+    assert "\nMalformed suppressions:\n  first problem\n  second problem\n" in text
