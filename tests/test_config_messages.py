@@ -91,6 +91,7 @@ def _only_problem(env_dir, **changes: str) -> str:
     ("SOURCE_BRANCH", "bad branch", "allowed: a git branch name"),
     ("STATE_BUCKET", "Bad_Bucket", "allowed: an S3 bucket name (3-63 lowercase, digits, '.', '-')"),
     ("STATE_KEY", "a key", "allowed: an S3 object key"),
+    ("CERTIFICATE_ARN", "arn:aws:iam::123456789012:role/x", "allowed: an ACM certificate ARN or empty"),
     ("STAGING_DESIRED_COUNT", "101", "allowed: a whole number from 0 to 100"),
     ("STANDBY_PRODUCTION_DESIRED_COUNT", "101", "allowed: a whole number from 0 to 100"),
     ("STAGING_CPU", "1000001", "allowed: a whole number from 0 to 1000000"),
@@ -108,11 +109,11 @@ def test_each_key_names_what_is_allowed(env_dir, key: str, value: str, allowed: 
 
 
 def test_boundaries_are_inclusive(env_dir) -> None:
-    root = env_dir(changes={"ALARM_PERIOD_SECONDS": "86400", "ALARM_5XX_THRESHOLD": "10000",
+    root = env_dir(changes={"ALARM_PERIOD_SECONDS": "86400", "ALARM_5XX_THRESHOLD": "10000", "STATE_KEY": "Cicd/State-1.tfstate",
                             "STANDBY_PRODUCTION_DESIRED_COUNT": "100", "ECR_REPLICATION_REGIONS": "us-west-2, eu-west-1"})
     cfg = config.load_region("us-east-1", environments_dir=root)
     assert (cfg.alarms.period_seconds, cfg.alarms.http_5xx_threshold, cfg.standby_production_count) == (86400, 10000, 100)
-    assert cfg.replication_regions == ("us-west-2", "eu-west-1")
+    assert cfg.replication_regions == ("us-west-2", "eu-west-1") and cfg.state.key == "Cicd/State-1.tfstate"
 
 
 def test_the_real_settings_reach_the_config() -> None:
