@@ -4,9 +4,9 @@ mutation.yml lists the modules, the fast tests that guard each, and the survivin
 equivalent (with the reason). Each group of modules is mutated in a scratch copy of the workspace, so
 the work tree is never touched; mutmut runs, for each mutant, only the tests that reach the mutated
 function. The table gives, per module, the share of its mutants that a test killed, not counting the
-listed equivalent ones; the run fails when a module is under the threshold or a surviving mutant is
-neither killed nor listed. `--ci` is the bounded run: no slow tests (the real terraform plan), and
-only every n-th mutant of each module (its `ci_sample` in mutation.yml; `--sample N` for all).
+listed equivalent ones; the run fails when a module is under the threshold or (in the full run) a
+surviving mutant is neither killed nor listed. `--ci` is the bounded run: no slow tests (the real
+terraform plan), and only every n-th mutant of each module (its `ci_sample` in mutation.yml).
 
 The Lambda's modules are imported by their file names (the function folder goes on sys.path, as in
 the Lambda runtime), while mutmut names a module by its path; they are therefore mutated from a
@@ -244,7 +244,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     print(report(scores, threshold))
     print(f"mutation run ({'ci: sampled, no slow tests' if args.ci else 'full'}) "
           f"took {time.perf_counter() - started:.0f} s")
-    failed = [s for s in scores if s.statuses and (s.percent < threshold or s.unlisted)]
+    # The bounded CI run gates on the threshold; the full run also on survivors nobody has looked at.
+    failed = [s for s in scores if s.statuses and (s.percent < threshold or (s.unlisted and not args.ci))]
     return 1 if failed else 0
 
 
