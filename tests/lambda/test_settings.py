@@ -88,3 +88,12 @@ def test_all_problems_are_reported_together_and_good_endpoints_survive_bad_ones(
 ])
 def test_group_names_follow_project_stage_service(group: str, parsed) -> None:
     assert hc_settings.parse_group_name(group, "shop") == parsed
+
+
+def test_an_empty_environment_names_every_required_variable() -> None:
+    with pytest.raises(hc_settings.ConfigError) as err:
+        hc_settings.load({})
+    assert str(err.value) == (
+        "CODEDEPLOY_APPLICATION is missing (allowed: a CodeDeploy application name); "
+        "NOTIFICATION_TOPIC_ARN is missing (allowed: an SNS topic ARN); "
+        "PROJECT_NAME is missing (allowed: [a-z0-9][a-z0-9-]*, at most 32 chars)")
