@@ -142,7 +142,7 @@ def test_cli_help_names_the_options(capsys):
 @pytest.mark.skipif(os.name == "nt", reason="the stand-in checkov is a POSIX script")
 def test_cli_finds_the_synth_output_through_cdktf_outdir_and_checkov_on_path(tmp_path, monkeypatch):
     out = _out(tmp_path, _docs(LOG_GROUP))
-    checkov = _fake_checkov(tmp_path, json.dumps(_report([_failed("CKV_AWS_338", "resource.logs_A1", out=out)])), 1)
+    _fake_checkov(tmp_path, json.dumps(_report([_failed("CKV_AWS_338", "resource.logs_A1", out=out)])), 1)
     monkeypatch.setenv("CDKTF_OUTDIR", str(out))
     monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
     proc = _cli("--checkov", "checkov")
