@@ -31,6 +31,7 @@ def test_several_deployments_stopped_are_each_recorded_and_reported(world: World
     assert sorted(s["deployment_id"] for s in rec["stopped"]) == ids
     assert {(s["status"], s["message"]) for s in rec["stopped"]} == {("Pending", "Stop requested")}
     assert rec["reason"] == f"alarm {GROUP}-target-5xx in ALARM: stopped 2 deployment(s) with rollback"
+    assert rec["notified"] is True and "notify_error" not in rec
     [note] = world.notifications()
     lines = note["Message"].splitlines()
     assert lines[:5] == [f"Alarm: {GROUP}-target-5xx -> ALARM", "Reason: " + "x" * 500, f"Application: {APP}",

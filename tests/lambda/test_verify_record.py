@@ -32,8 +32,8 @@ def test_success_reason_and_deployment_fields(world: World, codedeploy_gap, caps
 
 def test_notification_subject_is_printable_ascii(world: World, codedeploy_gap) -> None:
     fail_operation("codedeploy.ListDeploymentGroups", "AccessDeniedException")
-    handler(sns_event(f"{GROUP}-lätenz"), None)
-    assert world.notifications()[0]["Subject"] == f"[shop] Error: {GROUP}-l?tenz"
+    handler(sns_event(f"{GROUP}-lä\x7ftenz"), None)
+    assert world.notifications()[0]["Subject"] == f"[shop] Error: {GROUP}-l??tenz"
 
 
 def test_a_failed_notification_is_recorded(world: World, codedeploy_gap, capsys) -> None:
