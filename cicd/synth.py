@@ -30,12 +30,14 @@ INPUT_GLOBS = ("environments/*/.env", "templates/**/*", "stack/**/*.py", "cicd/*
                "lambda/health_check/*.py", "requirements.txt", "cdktf.json")
 
 
-def input_files(root: Path = ROOT) -> List[Path]:
+def input_files(root: Optional[Path] = None) -> List[Path]:
+    root = root or ROOT  # looked up per call, so a test can point the whole CLI at a copy of the inputs
     files = {p for pattern in INPUT_GLOBS for p in root.glob(pattern) if p.is_file() and "__pycache__" not in p.parts}
     return sorted(files)
 
 
-def fingerprint(region: str, promoted: bool, environ: Dict[str, str], root: Path = ROOT) -> str:
+def fingerprint(region: str, promoted: bool, environ: Dict[str, str], root: Optional[Path] = None) -> str:
+    root = root or ROOT
     digest = hashlib.sha256()
     for path in input_files(root):
         digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
@@ -48,6 +50,11 @@ def fingerprint(region: str, promoted: bool, environ: Dict[str, str], root: Path
 def _stored(out: Path, region: str) -> Optional[str]:
     stamp = out / "stacks" / region / FINGERPRINT_FILE
     return stamp.read_text().strip() if stamp.is_file() else None
+
+
+def stale_regions(regions: Sequence[str], prints: Dict[str, str], out: Path, force: bool = False) -> List[str]:
+    """The regions to synthesize: all with `force`, else those whose stored fingerprint is not `prints`'s."""
+    return [r for r in regions if force or _stored(out, r) != prints[r]]
 
 
 def synthesize(regions: Sequence[str], promote: Iterable[str], out: Path) -> None:
@@ -95,7 +102,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             raise UserError(f"--region/--promote {region}: no environments/{region}/.env; allowed: {', '.join(known)}")
     regions = args.region or known
     prints = {r: fingerprint(r, r in args.promote, dict(os.environ)) for r in regions}
-    stale = [r for r in regions if args.force or _stored(args.out, r) != prints[r]]
+    stale = stale_regions(regions, prints, args.out, force=args.force)
     for region in regions:
         if region not in stale:
             print(f"{region}: inputs unchanged, reusing {args.out / 'stacks' / region} (--force to synthesize)")

@@ -126,6 +126,19 @@ class PlanSummary:
         return f"{self.add} to add, {self.change} to change, {self.destroy} to destroy"
 
 
+def summarize(shown: dict) -> PlanSummary:
+    """Counts of a `terraform show -json` plan as terraform prints them: a replacement adds and destroys."""
+    actions = [c["change"]["actions"] for c in shown.get("resource_changes", [])]
+    return PlanSummary(add=sum("create" in a for a in actions), change=sum(a == ["update"] for a in actions),
+                       destroy=sum("delete" in a for a in actions))
+
+
+def changed(shown: dict) -> List[str]:
+    """`address (actions)` of every resource a `terraform show -json` plan would touch."""
+    return [f"{c['address']} ({'/'.join(c['change']['actions'])})" for c in shown.get("resource_changes", [])
+            if c["change"]["actions"] != ["no-op"]]
+
+
 class Terraform:
     """Runs terraform in one stack directory; every failure becomes a one-line UserError."""
 
@@ -202,15 +215,10 @@ class Terraform:
                            *(["-destroy"] if destroy else []), ok=(0, 2))
         if result.returncode == 0:
             return PlanSummary(0, 0, 0)
-        shown = json.loads(self._run("show", "-json", out).stdout)
-        actions = [c["change"]["actions"] for c in shown.get("resource_changes", [])]
-        return PlanSummary(add=sum("create" in a for a in actions), change=sum(a == ["update"] for a in actions),
-                           destroy=sum("delete" in a for a in actions))
+        return summarize(json.loads(self._run("show", "-json", out).stdout))
 
     def changed_resources(self, plan_file: str = "tfplan") -> List[str]:
-        shown = json.loads(self._run("show", "-json", plan_file).stdout)
-        return [f"{c['address']} ({'/'.join(c['change']['actions'])})" for c in shown.get("resource_changes", [])
-                if c["change"]["actions"] != ["no-op"]]
+        return changed(json.loads(self._run("show", "-json", plan_file).stdout))
 
     def apply(self, plan_file: str = "tfplan", total: int = 0, verb: str = "applied",
               recoverable: Sequence[str] = ()) -> float:

@@ -5,8 +5,11 @@ prints a given report (the real checkov runs in tests/stack/test_stack_policy.py
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +18,7 @@ from typing import Any, Dict, List, Optional
 import pytest
 
 from cicd import policy
+from cicd.errors import run_cli
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 REASON = "the product requires 14-day retention"
@@ -180,9 +184,33 @@ def _fake_checkov(tmp_path: Path, stdout: str, code: int, stderr: str = "") -> P
     return script
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess:
+def _process(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "cicd.policy", *args], cwd=str(REPO_ROOT), capture_output=True,
                           text=True, timeout=120, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    """`python -m cicd.policy ARGS` through the same run_cli, in this process (mutation testing sees it)."""
+    out, err = io.StringIO(), io.StringIO()
+    previous = signal.getsignal(signal.SIGTERM)  # run_cli installs its own handler
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = run_cli(lambda: policy.main(list(args)))
+            except SystemExit as exited:
+                code = exited.code
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    return subprocess.CompletedProcess(["cicd.policy", *args], code, out.getvalue(), err.getvalue())
+
+
+@pytest.mark.skipif(os.name == "nt", reason="the stand-in checkov is a POSIX script")
+def test_the_gate_as_a_process_exits_non_zero_with_one_line(tmp_path):
+    out = _out(tmp_path, _docs(LOG_GROUP))
+    proc = _process("--checkov", str(_fake_checkov(tmp_path, "", 2, stderr="ValueError: boom\n")), "--out", str(out))
+    assert proc.returncode == 2 and proc.stderr.strip() == "error: checkov exited with 2: ValueError: boom"
+    proc = _process("--checkov", str(_fake_checkov(tmp_path, json.dumps(_report([])), 0)), "--out", str(out))
+    assert proc.returncode == 1 and "Stale suppressions" in proc.stdout
 
 
 @pytest.mark.skipif(os.name == "nt", reason="the stand-in checkov is a POSIX script")
