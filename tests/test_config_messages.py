@@ -87,9 +87,11 @@ def _only_problem(env_dir, **changes: str) -> str:
     ("PROJECT_NAME", "Shop", "allowed: 2-10 lowercase letters and digits, starting with a letter (it prefixes names "
                              "limited to 32 characters)"),
     ("OWNER", "bad|owner", "allowed: 1-128 tag-safe characters"),
-    ("SOURCE_REPOSITORY", "bad repo", "allowed: 1-100 letters, digits, '.', '_', '-'"),
+    ("SOURCE_REPOSITORY", "bad repo", "allowed: 1-100 letters, digits, '.', '_', '-' (a CodeCommit repository name)"),
     ("SOURCE_BRANCH", "bad branch", "allowed: a git branch name"),
-    ("STATE_BUCKET", "Bad_Bucket", "allowed: an S3 bucket name (3-63 lowercase, digits, '.', '-')"),
+    ("STATE_BUCKET", "Bad_Bucket", "allowed: an S3 bucket name: 3-63 lowercase letters, digits, '.', '-', starting "
+                                   "and ending with a letter or digit, no '..', not an IP address, not starting with "
+                                   "xn--/sthree-/amzn-s3-demo-, not ending with -s3alias/--ol-s3/.mrap/--x-s3/--table-s3"),
     ("STATE_KEY", "a key", "allowed: an S3 object key"),
     ("CERTIFICATE_ARN", "arn:aws:iam::123456789012:role/x", "allowed: an ACM certificate ARN or empty"),
     ("STAGING_DESIRED_COUNT", "101", "allowed: a whole number from 0 to 100"),
