@@ -31,6 +31,7 @@ some ARNs with an empty account (CodeDeploy tags never read back); moto answers 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -42,7 +43,7 @@ import threading
 import urllib.parse
 import urllib.request
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 from cicd.emulator_wsgi import INSPECT_HOOK_STATUS, OneRequestAtATime
 
@@ -175,6 +176,23 @@ def _release_patches() -> None:
         _ACTIVE -= 1
         if _ACTIVE == 0:
             moto_patches.remove_all()
+
+
+@contextlib.contextmanager
+def patched() -> Iterator[None]:
+    """The compatibility patches in effect for in-process moto (``mock_aws``) while the block runs:
+    tests of code that talks to moto directly get the very fakes the emulator serves, not copies of
+    their own. Counted with the in-process emulators, so neither removes the patches under the other."""
+    from cicd import moto_patches
+
+    global _ACTIVE
+    with _ACTIVE_LOCK:
+        moto_patches.apply_all()
+        _ACTIVE += 1
+    try:
+        yield
+    finally:
+        _release_patches()
 
 
 def _check_free(host: str, port: int) -> None:

@@ -38,6 +38,12 @@ def alarm(cfg: RegionConfig, stage: Stage, service: Service, kind: str) -> str:
     return f"{deployment_group(cfg, stage, service)}-{kind}"
 
 
+def stage_alarm(cfg: RegionConfig, stage: Stage, kind: str) -> str:
+    """A stage-wide (notify-only) alarm: `{project}-alb-{stage}-{kind}` starts with no deployment group's
+    name (`{project}-{stage}-...`), so neither the hook nor the alarm path can take it for a service's."""
+    return f"{cfg.project}-alb-{stage.value}-{kind}"
+
+
 def codedeploy_application(cfg: RegionConfig) -> str:
     return f"{cfg.project}-ecs"
 

@@ -39,7 +39,7 @@ GROUP = "shop-staging-api-service"
 TOPIC_ARN = f"arn:aws:sns:{REGION}:{ACCOUNT}:shop-deployments"
 CLUSTER = "shop-cluster"
 SERVICE = "shop-staging-api-service"
-ALARM_KINDS = ("running-tasks", "unhealthy-hosts", "healthy-hosts", "target-5xx", "elb-5xx")
+ALARM_KINDS = ("running-tasks", "unhealthy-hosts", "healthy-hosts", "target-5xx")
 BLUE_IPS = ("10.0.1.10", "10.0.2.10")
 GREEN_IPS = ("10.0.1.20", "10.0.2.20")
 HOOK_ID = "hook-exec-0001"
@@ -140,7 +140,8 @@ class World:
 
 
 def create_ecs_group(codedeploy: Any, group: str, app: str = APP, service: str = SERVICE,
-                     tg_names: Tuple[str, str] = ("api-stg-blue", "api-stg-green")) -> None:
+                     tg_names: Tuple[str, str] = ("api-stg-blue", "api-stg-green"),
+                     alarm_kinds: Tuple[str, ...] = ALARM_KINDS) -> None:
     codedeploy.create_deployment_group(
         applicationName=app,
         deploymentGroupName=group,
@@ -152,6 +153,8 @@ def create_ecs_group(codedeploy: Any, group: str, app: str = APP, service: str =
             "deploymentReadyOption": {"actionOnTimeout": "CONTINUE_DEPLOYMENT"},
         },
         autoRollbackConfiguration={"enabled": True, "events": ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"]},
+        # As the stack does: the group's rollback alarms are its own, named "<group>-<kind>".
+        alarmConfiguration={"enabled": True, "alarms": [{"name": f"{group}-{kind}"} for kind in alarm_kinds]},
         ecsServices=[{"clusterName": CLUSTER, "serviceName": service}],
         loadBalancerInfo={"targetGroupPairInfoList": [{
             "targetGroups": [{"name": tg_names[0]}, {"name": tg_names[1]}],

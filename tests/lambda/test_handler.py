@@ -11,6 +11,7 @@ import hc_aws
 import hc_settings
 from health_check_testkit import (
     ACCOUNT,
+    ALARM_KINDS,
     APP,
     GREEN_IPS,
     BLUE_IPS,
@@ -43,8 +44,7 @@ def test_healthy_deployment_reports_succeeded(world: World, codedeploy_gap, caps
     assert (line["deployment_id"], line["deployment_group"], line["stage"], line["service"]) == (
         world.deployment_id, GROUP, "staging", "api-service")
     assert line["cluster"] == "shop-cluster" and line["ecs_service"] == "shop-staging-api-service"
-    assert sorted(a["name"] for a in line["alarms"]) == sorted(f"{GROUP}-{k}" for k in (
-        "running-tasks", "unhealthy-hosts", "healthy-hosts", "target-5xx", "elb-5xx"))
+    assert sorted(a["name"] for a in line["alarms"]) == sorted(f"{GROUP}-{k}" for k in ALARM_KINDS)
     assert {a["state"] for a in line["alarms"]} == {"OK"}
     # Only the replacement (green) group, found through the ACTIVE task set, is judged.
     assert line["replacement_source"] == "task_set" and line["replacement_target_groups"] == ["api-stg-green"]
@@ -54,7 +54,7 @@ def test_healthy_deployment_reports_succeeded(world: World, codedeploy_gap, caps
 
 def test_alarm_in_alarm_state_fails_and_notifies(world: World, codedeploy_gap, capsys) -> None:
     world.set_alarm("target-5xx", "ALARM")
-    world.set_alarm("elb-5xx", "INSUFFICIENT_DATA")
+    world.set_alarm("healthy-hosts", "INSUFFICIENT_DATA")
 
     result = handler(world.hook_event(), None)
 
@@ -62,19 +62,18 @@ def test_alarm_in_alarm_state_fails_and_notifies(world: World, codedeploy_gap, c
     assert result["verdict"] == "Failed" and f"{GROUP}-target-5xx" in result["reason"]
     line = only_decision(capsys)
     states = {a["name"]: a["state"] for a in line["alarms"]}
-    assert states[f"{GROUP}-target-5xx"] == "ALARM" and states[f"{GROUP}-elb-5xx"] == "INSUFFICIENT_DATA"
+    assert states[f"{GROUP}-target-5xx"] == "ALARM" and states[f"{GROUP}-healthy-hosts"] == "INSUFFICIENT_DATA"
     [note] = world.notifications()
     assert "health check Failed" in note["Subject"] and f"{GROUP}-target-5xx" in note["Message"]
 
 
 def test_insufficient_data_alone_is_accepted(world: World, codedeploy_gap) -> None:
-    world.set_alarm("elb-5xx", "INSUFFICIENT_DATA")
+    world.set_alarm("healthy-hosts", "INSUFFICIENT_DATA")
     assert handler(world.hook_event(), None)["verdict"] == "Succeeded"
 
 
 def test_no_alarms_for_group_fails(world: World, codedeploy_gap) -> None:
-    world.cloudwatch.delete_alarms(AlarmNames=[f"{GROUP}-{k}" for k in (
-        "running-tasks", "unhealthy-hosts", "healthy-hosts", "target-5xx", "elb-5xx")])
+    world.cloudwatch.delete_alarms(AlarmNames=[f"{GROUP}-{k}" for k in ALARM_KINDS])
     result = handler(world.hook_event(), None)
     assert result["verdict"] == "Failed" and "no CloudWatch alarm" in result["reason"]
     assert [s["status"] for s in sent_status(codedeploy_gap)] == ["Failed"]

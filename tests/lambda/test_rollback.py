@@ -58,7 +58,7 @@ def test_non_alarm_state_does_nothing(world: World, codedeploy_gap, aws, state) 
 
 def test_alarm_without_deployment_in_progress(world: World, codedeploy_gap) -> None:
     create_ecs_group(world.codedeploy, "shop-production-api-service")
-    result = handler(sns_event("shop-production-api-service-elb-5xx"), None)
+    result = handler(sns_event("shop-production-api-service-target-5xx"), None)
     assert [r["verdict"] for r in result["results"]] == ["NoDeploymentInProgress"]
     assert codedeploy_gap["stop_deployment"] == [] and world.notifications() == []
 
@@ -68,6 +68,35 @@ def test_alarm_of_unknown_group_is_ignored(world: World, codedeploy_gap, alarm_n
     # A group owns only alarms named "<group>-...": "<group>x-..." belongs to another group.
     result = handler(sns_event(alarm_name), None)
     assert [r["verdict"] for r in result["results"]] == ["Ignored"]
+    assert world.deployment_status() == "Created"
+
+
+# --- alarm scoping: one failing service never rolls back another (issue 14, hole 2) ------------
+
+
+def test_alarm_of_one_service_stops_only_that_services_deployment(world: World, codedeploy_gap) -> None:
+    # Staging deploys every service at once: auth-service's alarm must leave api-service's deployment alone.
+    other = "shop-staging-auth-service"
+    create_ecs_group(world.codedeploy, other, service=other)
+    others = create_deployment(world.codedeploy, other)
+
+    result = handler(sns_event(f"{other}-target-5xx"), None)
+
+    assert [r["verdict"] for r in result["results"]] == ["RollbackStarted"]
+    assert codedeploy_gap["stop_deployment"] == [{"deploymentId": others, "autoRollbackEnabled": True}]
+    assert world.deployment_status(others) == "Stopped"
+    assert world.deployment_status() == "Created"
+
+
+@pytest.mark.parametrize("alarm_name", [
+    "shop-alb-staging-elb-5xx",  # the stage's ALB-wide alarm: notify only
+    f"{GROUP}-elb-5xx",  # named like the group's, but not one of its rollback alarms
+])
+def test_alarm_that_is_not_a_rollback_alarm_of_the_group_stops_nothing(world: World, codedeploy_gap,
+                                                                       alarm_name) -> None:
+    result = handler(sns_event(alarm_name), None)
+    assert [r["verdict"] for r in result["results"]] == ["Ignored"]
+    assert codedeploy_gap["stop_deployment"] == [] and world.notifications() == []
     assert world.deployment_status() == "Created"
 
 
@@ -119,7 +148,7 @@ def test_moto_gap_patch_serves_and_records(world: World, codedeploy_gap) -> None
         client.put_lifecycle_event_hook_execution_status(
             deploymentId="d-NOPE", lifecycleEventHookExecutionId="h-2", status="Failed")
     assert err.value.response["Error"]["Code"] == "DeploymentDoesNotExistException"
-    assert client.stop_deployment(deploymentId=world.deployment_id, autoRollbackEnabled=True)["status"] == "Pending"
+    assert client.stop_deployment(deploymentId=world.deployment_id, autoRollbackEnabled=True)["status"] == "Succeeded"
     assert world.deployment_status() == "Stopped"
 
 
