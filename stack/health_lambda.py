@@ -85,6 +85,11 @@ class HealthLambda(Construct):
                    [ctx.arn("codedeploy", "deploymentgroup:*")])
         role.allow(["cloudwatch:DescribeAlarms"], [ctx.arn("cloudwatch", f"alarm:{cfg.project}-*")])
         role.allow(["ecs:DescribeServices"], [ctx.arn("ecs", f"service/{naming.cluster(cfg)}/{cfg.project}-*")])
+        # Release images are tagged so ECR's lifecycle policy never expires them (hc_release): read the task
+        # sets' task definitions, then re-put each image's own manifest under a release-* tag.
+        role.allow_unscoped(["ecs:DescribeTaskDefinition"])
+        role.allow(["ecr:BatchGetImage", "ecr:PutImage"],
+                   [ctx.arn("ecr", f"repository/{naming.ecr_repository(cfg, svc)}") for svc in cfg.services])
         role.allow_unscoped(["elasticloadbalancing:DescribeTargetHealth", "elasticloadbalancing:DescribeTargetGroups",
                              "xray:PutTraceSegments", "xray:PutTelemetryRecords"])
         role.allow(["sns:Publish"], [notifications.topic.arn])

@@ -43,6 +43,9 @@ IAM_ACTIONS = frozenset(
         "elasticloadbalancing:DescribeTargetGroups",
         "elasticloadbalancing:DescribeTargetHealth",
         "ecs:DescribeServices",
+        "ecs:DescribeTaskDefinition",
+        "ecr:BatchGetImage",
+        "ecr:PutImage",
         "sns:Publish",
     }
 )

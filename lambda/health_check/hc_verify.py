@@ -28,6 +28,9 @@ known-bad release is rolled back without spending more of the time budget.
      target group or with one outside the pair): every target group of the pair that has
      non-draining targets must have no bad target, and there must be >= 1 healthy target in all.
 4. HTTP probe of TEST_ENDPOINTS[group], when configured (see hc_probe).
+5. Release images protected (hc_release): every ECR image named by the task definitions of the
+   service's task sets (the replacement, and the original a rollback returns to) is tagged
+   `release-...`, which the repositories' lifecycle policy never expires. No task set known -> Failed.
 
 AWS API errors (after hc_aws' bounded retries) propagate as hc_aws.AwsError; the caller turns
 them into Failed.
@@ -38,6 +41,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import hc_aws
 import hc_probe
+import hc_release
 from hc_settings import Settings, parse_group_name
 
 SUCCEEDED = "Succeeded"
@@ -92,6 +96,13 @@ def verify(deployment_id: str, cfg: Settings, budget: hc_aws.Budget, rec: Dict[s
         rec["probe"] = result
         if not result["ok"]:
             return FAILED, f"HTTP probe of {url} failed after {result['attempts']} attempt(s): {result['error']}"
+    task_definitions = rec.get("task_definitions") or []
+    if not task_definitions:
+        return FAILED, "no task set of the service is known: the release's image cannot be protected from expiry"
+    for task_definition in task_definitions:
+        verdict = hc_release.protect(task_definition, tries, budget, rec)
+        if verdict:
+            return verdict
     return SUCCEEDED, "no alarm in ALARM, replacement targets healthy" + (", HTTP probe OK" if url else "")
 
 
@@ -185,7 +196,10 @@ def _replacement_arns(
     if not services:
         rec["replacement_note"] = f"ECS service not found: {described.get('failures')}"
         return None
-    active = [ts for ts in services[0].get("taskSets") or [] if ts.get("status") == "ACTIVE"]
+    task_sets = services[0].get("taskSets") or []
+    rec["task_definitions"] = sorted({ts["taskDefinition"] for ts in task_sets
+                                      if ts.get("status") in ("PRIMARY", "ACTIVE") and ts.get("taskDefinition")})
+    active = [ts for ts in task_sets if ts.get("status") == "ACTIVE"]
     own = [ts for ts in active if ts.get("externalId") == deployment_id]
     chosen = own if len(own) == 1 else active
     if len(chosen) != 1:

@@ -43,6 +43,14 @@ ALARM_KINDS = ("running-tasks", "unhealthy-hosts", "healthy-hosts", "target-5xx"
 BLUE_IPS = ("10.0.1.10", "10.0.2.10")
 GREEN_IPS = ("10.0.1.20", "10.0.2.20")
 HOOK_ID = "hook-exec-0001"
+REPOSITORY = "shop/api-service"
+IMAGE_TAG = "20261127T102500Z-abc1234"
+IMAGE = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{REPOSITORY}:{IMAGE_TAG}"
+MANIFEST = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                       "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 7023,
+                                  "digest": "sha256:" + "c" * 64},
+                       "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                                   "size": 32654, "digest": "sha256:" + "d" * 64}]})
 
 # One model loader for every session of the run: a fresh loader re-parses the (large) endpoint
 # and service JSON files, which made each test spend over a second building clients.
@@ -195,11 +203,15 @@ def build_world() -> World:
     elbv2.register_targets(TargetGroupArn=tg_arns["blue"], Targets=[{"Id": ip} for ip in BLUE_IPS])
     elbv2.register_targets(TargetGroupArn=tg_arns["green"], Targets=[{"Id": ip} for ip in GREEN_IPS])
 
+    ecr = aws_client("ecr")
+    ecr.create_repository(repositoryName=REPOSITORY, imageTagMutability="IMMUTABLE")
+    ecr.put_image(repositoryName=REPOSITORY, imageManifest=MANIFEST, imageTag=IMAGE_TAG)
+
     ecs = aws_client("ecs")
     ecs.create_cluster(clusterName=CLUSTER)
     ecs.register_task_definition(
         family=SERVICE, networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256", memory="512",
-        containerDefinitions=[{"name": "api", "image": "api:1", "portMappings": [{"containerPort": 8080}]}])
+        containerDefinitions=[{"name": "api", "image": IMAGE, "portMappings": [{"containerPort": 8080}]}])
     lb_of = {c: [{"targetGroupArn": tg_arns[c], "containerName": "api", "containerPort": 8080}] for c in tg_arns}
     ecs.create_service(cluster=CLUSTER, serviceName=SERVICE, taskDefinition=SERVICE, desiredCount=2,
                        launchType="FARGATE", deploymentController={"type": "CODE_DEPLOY"},

@@ -159,5 +159,5 @@ def test_iam_actions_equal_operations_invoked(world: World, codedeploy_gap, targ
     handler(sns_event(f"{GROUP}-healthy-hosts"), None)  # stop + report
 
     assert aws.actions == handler_module.IAM_ACTIONS
-    assert all(":" in a and a.split(":")[0] in {"codedeploy", "cloudwatch", "elasticloadbalancing", "ecs", "sns"}
+    assert all(":" in a and a.split(":")[0] in {"codedeploy", "cloudwatch", "elasticloadbalancing", "ecs", "ecr", "sns"}
                for a in handler_module.IAM_ACTIONS)
