@@ -44,6 +44,12 @@ def stage_alarm(cfg: RegionConfig, stage: Stage, kind: str) -> str:
     return f"{cfg.project}-alb-{stage.value}-{kind}"
 
 
+def release_marker(cfg: RegionConfig, stage: Stage, service: Service) -> str:
+    """The String parameter that records a service's first release in a stage (`none` until then): the
+    stack keeps the service at 0 tasks while it says `none` (stack/services.py, stack/activation.py)."""
+    return f"/{cfg.project}/released/{stage.value}/{service.name}"
+
+
 def codedeploy_application(cfg: RegionConfig) -> str:
     return f"{cfg.project}-ecs"
 

@@ -22,6 +22,8 @@ TASKDEF = "taskdefs/taskdef.json.j2"
 APPSPEC = "taskdefs/appspec.yaml.j2"
 BUILD_BUILDSPEC = "buildspecs/build.yml.j2"
 TEST_BUILDSPEC = "buildspecs/test.yml.j2"
+ACTIVATE_BUILDSPEC = "buildspecs/activate.yml.j2"
+BOOTSTRAP_TAG = "bootstrap"  # the image the first task definitions name; the service's first build pushes it
 IMAGE_PLACEHOLDER = "<IMAGE1_NAME>"  # CodePipeline's CodeDeployToECS replaces it with imageDetail.json's URI
 
 
@@ -166,6 +168,7 @@ def render_build_buildspec(cfg: RegionConfig, service: Service, taskdefs: Mappin
     return renderer.render(BUILD_BUILDSPEC, {
         "service_name": service.name,
         "service_path": f"services/{service.name}",
+        "bootstrap_tag": BOOTSTRAP_TAG,
         "build_parameters": [{"variable": p.key, "name": p.name} for p in build_parameters(cfg, service)],
         "deploy_files": [
             {
@@ -183,3 +186,10 @@ def render_test_buildspec(services: Sequence[Service], renderer: Optional[Render
     return (renderer or default_renderer()).render(TEST_BUILDSPEC, {
         "service_paths": " ".join(f"services/{s.name}" for s in services),
     })
+
+
+def render_activate_buildspec(targets: Sequence[Dict[str, Any]], unreleased: str,
+                              renderer: Optional[Renderer] = None) -> str:
+    """The Activate project's buildspec; `targets` are dicts of stage, marker, resource_id, min, max."""
+    return (renderer or default_renderer()).render(ACTIVATE_BUILDSPEC, {"targets": list(targets),
+                                                                        "unreleased": unreleased})

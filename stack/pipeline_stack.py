@@ -10,6 +10,7 @@ from constructs import Construct
 from cicd import naming
 from cicd.config import RegionConfig
 from stack.blocks import blocks
+from stack.activation import Activation
 from stack.build import Builds
 from stack.context import StackContext
 from stack.delivery import Delivery
@@ -59,8 +60,10 @@ class PipelineStack(TerraformStack):
                                   notifications=notifications, hook_function_arn=health.function_arn)
         builds = Builds(self, "builds", ctx=ctx, encryption=encryption, storage=storage, registry=registry,
                         services=services)
+        activation = Activation(self, "activation", ctx=ctx, encryption=encryption, storage=storage)
         delivery = Delivery(self, "delivery", ctx=ctx, encryption=encryption, storage=storage, source=source,
-                            builds=builds, services=services, deployments=deployments, notifications=notifications)
+                            builds=builds, services=services, deployments=deployments, notifications=notifications,
+                            activation=activation)
         for role in ctx.roles:
             role.finish()
         tag_stages_and_services(self, [s.name for s in cfg.services])  # after the last resource

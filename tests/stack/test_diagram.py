@@ -207,19 +207,23 @@ def test_production_approval_precedes_its_deploys(synth_out: Path, docs, region:
     assert len(approvals) == 1 and len(deploys) == 3
     model = _model(synth_out, region)
     (production,) = [s for s in model.stages if s.name == "Production"]
-    assert [[a.name for a in row] for row in production.rows] == [approvals, deploys]
+    # the approval, then the stage's Activate (a first release raises the services from 0 tasks), then the deploys
+    assert [[a.name for a in row] for row in production.rows] == [approvals, ["Activate"], deploys]
     chart = _flowchart(model)
     stage = chart.stage_id("Production")
     ranks = chart.ranks(stage)
     gate = chart.node(approvals[0], stage)
+    activate = chart.node("Activate", stage)
     assert "manual approval gate" in chart.nodes[gate]
     assert gate in chart.classes["approval"]
+    assert (gate, activate, None) in chart.edges and ranks[gate] < ranks[activate]
     for name in deploys:
         deploy = chart.node(name, stage)
-        assert (gate, deploy, None) in chart.edges
-        assert ranks[gate] < ranks[deploy]
-    # the gate is the only way into the production deploys
-    assert {a for a, b, _ in chart.edges if b in {chart.node(n, stage) for n in deploys}} == {gate}
+        assert (activate, deploy, None) in chart.edges
+        assert ranks[activate] < ranks[deploy]
+    # the gate is the only way into Activate, and Activate the only way into the production deploys
+    assert {a for a, b, _ in chart.edges if b == activate} == {gate}
+    assert {a for a, b, _ in chart.edges if b in {chart.node(n, stage) for n in deploys}} == {activate}
 
 
 def test_each_deploy_shows_its_group_target_groups_and_alarms(synth_out: Path, docs, region: str) -> None:
@@ -229,7 +233,7 @@ def test_each_deploy_shows_its_group_target_groups_and_alarms(synth_out: Path, d
     assert len(deploys) == 6
     for stage_name, action in deploys:
         group, tgs, kinds = _expected_details(doc, action)
-        assert len(tgs) == 2 and len(kinds) == 6
+        assert len(tgs) == 2 and len(kinds) == 5
         stage = chart.stage_id(stage_name)
         node = chart.node(action["name"], stage)
         box = chart.parents[node][-1]  # the service's subgraph
