@@ -45,7 +45,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
-from cicd.emulator_wsgi import INSPECT_HOOK_STATUS, OneRequestAtATime
+from cicd.emulator_wsgi import INSPECT_HOOK_EXECUTIONS, INSPECT_HOOK_STATUS, OneRequestAtATime
 
 # Variables that would make a terraform/boto3 subprocess talk to real AWS or use other credentials.
 # They are removed by Emulator.subprocess_env().
@@ -118,6 +118,13 @@ class _Endpoint:
         query = urllib.parse.urlencode({"deploymentId": deployment_id, "hookExecutionId": hook_execution_id})
         with urllib.request.urlopen(f"{self.endpoint}{INSPECT_HOOK_STATUS}?{query}", timeout=30) as resp:  # noqa: S310
             return json.loads(resp.read())["status"]
+
+    def hook_executions(self, deployment_id: str) -> dict[str, Any]:
+        """What CodeDeploy would know of a deployment's hooks (see INSPECT_HOOK_EXECUTIONS):
+        ``{"executions": {lifecycle event: hook execution id}, "rolledBack": bool}``."""
+        query = urllib.parse.urlencode({"deploymentId": deployment_id})
+        with urllib.request.urlopen(f"{self.endpoint}{INSPECT_HOOK_EXECUTIONS}?{query}", timeout=30) as resp:  # noqa: S310
+            return json.loads(resp.read())
 
 
     def reset(self) -> None:

@@ -16,6 +16,9 @@ from typing import Any
 # AWS shows a hook's reported status only through the deployment it drives; moto runs no deployments,
 # so the emulator answers this one read-only path itself (cicd.moto_patches.hook_status, JSON).
 INSPECT_HOOK_STATUS = "/_cicd/codedeploy/hook-status"
+# CodeDeploy hands a hook its execution id when it invokes it; moto runs no deployment, so whoever stands in
+# for CodeDeploy (the blue/green rehearsal) reads the ids the patch issued here, with the rollback outcome.
+INSPECT_HOOK_EXECUTIONS = "/_cicd/codedeploy/hook-executions"
 
 
 def _inspect_hook_status(environ: Any, start_response: Any) -> list:
@@ -25,6 +28,19 @@ def _inspect_hook_status(environ: Any, start_response: Any) -> list:
     status = moto_patches.hook_status(query.get("deploymentId", [""])[0], query.get("hookExecutionId", [""])[0])
     start_response("200 OK", [("Content-Type", "application/json")])
     return [json.dumps({"status": status}).encode()]
+
+
+def _inspect_hook_executions(environ: Any, start_response: Any) -> list:
+    from cicd import moto_patches
+
+    deployment_id = urllib.parse.parse_qs(environ.get("QUERY_STRING", "")).get("deploymentId", [""])[0]
+    body = {"executions": moto_patches.hook_executions(deployment_id),
+            "rolledBack": moto_patches.rolled_back(deployment_id)}
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [json.dumps(body).encode()]
+
+
+_INSPECT = {INSPECT_HOOK_STATUS: _inspect_hook_status, INSPECT_HOOK_EXECUTIONS: _inspect_hook_executions}
 
 
 class OneRequestAtATime:
@@ -50,7 +66,7 @@ class OneRequestAtATime:
         self.answers = Answers()
 
     def __call__(self, environ: Any, start_response: Any) -> list:
-        app = _inspect_hook_status if environ.get("PATH_INFO") == INSPECT_HOOK_STATUS else self.app
+        app = _INSPECT.get(environ.get("PATH_INFO"), self.app)
         _note_query_action(environ)
         answer: list = []
 

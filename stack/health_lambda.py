@@ -17,7 +17,7 @@ from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
 from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
 from constructs import Construct
 
-from cicd import naming
+from cicd import naming, smoke
 from cicd.config import DEPLOY_STAGES, LOG_RETENTION_DAYS, ROOT
 from stack.context import StackContext
 from stack.encryption import Encryption
@@ -110,6 +110,8 @@ class HealthLambda(Construct):
                 "PROJECT_NAME": cfg.project,
                 "MAX_ATTEMPTS": "3",
                 "PROBE_TIMEOUT_SECONDS": "5",
+                # What the pre-traffic test requests of each group's replacement (health path, smoke requests).
+                "SMOKE_CHECKS": smoke.smoke_checks_json(cfg),
             }},
             depends_on=[log_group],
         )

@@ -7,6 +7,7 @@ single transient failure there should not roll a good release back.
 """
 from __future__ import annotations
 
+import re
 import socket
 import urllib.error
 import urllib.request
@@ -49,3 +50,73 @@ def _get(url: str, timeout: float) -> Tuple[Optional[int], Optional[str]]:
     except (urllib.error.URLError, socket.timeout, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
         return None, f"{type(exc).__name__}: {reason}"
+
+
+# --- smoke checks: exact status, optional body pattern -------------------------------------------
+
+MAX_BODY_BYTES = 65536
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A check names the status it expects: a redirect is an answer to judge, not to follow."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
+
+
+def check(base_url: str, checks: Any, timeout: float, attempts: int, budget: hc_aws.Budget) -> Dict[str, Any]:
+    """Send every check (GET base_url + path) until one fails; a failed check is retried up to `attempts`
+    times (the test listener switched moments ago). Result: ok, the checks run, and the first failure."""
+    results = []
+    for spec in checks:
+        result = _check_one(base_url.rstrip("/") + spec["path"], spec, timeout, attempts, budget)
+        results.append(result)
+        if not result["ok"]:
+            return {"ok": False, "checks": results, "error": f"GET {spec['path']}: {result['error']}"}
+    return {"ok": True, "checks": results, "error": None}
+
+
+def _check_one(url: str, spec: Dict[str, Any], timeout: float, attempts: int,
+               budget: hc_aws.Budget) -> Dict[str, Any]:
+    result: Dict[str, Any] = {"url": url, "ok": False, "attempts": 0, "status": None, "error": None}
+    for attempt in range(1, attempts + 1):
+        per_attempt = min(timeout, budget.remaining())
+        if per_attempt < MIN_ATTEMPT_SECONDS:
+            result["error"] = result["error"] or "time budget exhausted before the request"
+            break
+        result["attempts"] = attempt
+        status, body, error = _fetch(url, per_attempt)
+        result["status"] = status
+        if error:
+            result["error"] = error
+        elif status != spec["status"]:
+            result["error"] = f"expected HTTP {spec['status']}, got {status}"
+        elif spec.get("body") and not re.search(str(spec["body"]), body):
+            result["error"] = f"HTTP {status} but the body does not match {spec['body']!r}"
+        else:
+            result.update(ok=True, error=None)
+            break
+        if attempt < attempts:
+            delay = hc_aws.backoff(attempt)
+            if budget.remaining() <= delay + MIN_ATTEMPT_SECONDS:
+                break
+            hc_aws.sleep(delay)
+    return result
+
+
+def _fetch(url: str, timeout: float) -> Tuple[Optional[int], str, Optional[str]]:
+    request = urllib.request.Request(url, method="GET", headers={"User-Agent": USER_AGENT})
+    try:
+        with _OPENER.open(request, timeout=timeout) as response:  # noqa: S310 - URL is validated http(s)
+            return response.status, response.read(MAX_BODY_BYTES).decode("utf-8", "replace"), None
+    except urllib.error.HTTPError as exc:
+        body = exc.read(MAX_BODY_BYTES).decode("utf-8", "replace") if exc.fp else ""
+        return exc.code, body, None
+    except (urllib.error.URLError, socket.timeout, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        if isinstance(reason, socket.timeout) or "timed out" in str(reason):
+            return None, "", f"timed out after {timeout:.1f} s"
+        return None, "", f"{type(exc).__name__}: {reason}"

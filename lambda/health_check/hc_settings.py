@@ -11,6 +11,11 @@ stack shows every wrong value in one log line instead of one per invocation.
 | MAX_ATTEMPTS             | no       | 3       | integer 1..10 (AWS calls and HTTP probe attempts)    |
 | PROBE_TIMEOUT_SECONDS    | no       | 5       | number 0.5..20 (per HTTP probe attempt)              |
 | TEST_ENDPOINTS           | no       | {}      | JSON object: deployment group name -> http(s) URL    |
+| SMOKE_CHECKS             | no       | {}      | JSON object: group -> [{path, status, body?}]        |
+
+SMOKE_CHECKS are the requests sent through a group's test endpoint (path appended to its URL): each
+must answer `status` exactly and, when `body` (a regular expression) is given, a body it matches. A
+group with a test endpoint but no checks is probed at its URL and must answer 2xx.
 """
 from __future__ import annotations
 
@@ -45,6 +50,7 @@ class Settings:
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
     probe_timeout: float = DEFAULT_PROBE_TIMEOUT_SECONDS
     test_endpoints: Mapping[str, str] = field(default_factory=dict)
+    smoke_checks: Mapping[str, Tuple[Mapping[str, object], ...]] = field(default_factory=dict)
 
 
 def load(environ: Optional[Mapping[str, str]] = None) -> Settings:
@@ -67,10 +73,47 @@ def load(environ: Optional[Mapping[str, str]] = None) -> Settings:
         env, "PROBE_TIMEOUT_SECONDS", DEFAULT_PROBE_TIMEOUT_SECONDS, PROBE_TIMEOUT_RANGE, problems
     )
     test_endpoints = _test_endpoints(env.get("TEST_ENDPOINTS", ""), problems)
+    smoke_checks = _smoke_checks(env.get("SMOKE_CHECKS", ""), problems)
 
     if problems:
         raise ConfigError("; ".join(problems))
-    return Settings(application, topic_arn, project, max_attempts, probe_timeout, test_endpoints)
+    return Settings(application, topic_arn, project, max_attempts, probe_timeout, test_endpoints, smoke_checks)
+
+
+def _smoke_checks(raw: str, problems: List[str]) -> Dict[str, Tuple[Mapping[str, object], ...]]:
+    raw = raw.strip()
+    if not raw:
+        return {}
+    try:
+        parsed = json.loads(raw)
+    except ValueError as exc:
+        problems.append(f"SMOKE_CHECKS is not valid JSON ({exc})")
+        return {}
+    if not isinstance(parsed, dict):
+        problems.append("SMOKE_CHECKS must be a JSON object of deployment group name -> list of checks")
+        return {}
+    checks: Dict[str, Tuple[Mapping[str, object], ...]] = {}
+    for group, items in parsed.items():
+        good = []
+        for i, item in enumerate(items if isinstance(items, list) else [None]):
+            where = f"SMOKE_CHECKS[{group!r}][{i}]"
+            if not isinstance(item, dict) or not isinstance(item.get("path"), str) or not item["path"].startswith("/"):
+                problems.append(f"{where} needs a path starting with / (allowed: {{path, status, body?}})")
+                continue
+            status = item.get("status")
+            if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
+                problems.append(f"{where}.status={status!r} is invalid (allowed: an HTTP status 100..599)")
+                continue
+            body = item.get("body")
+            if body is not None:
+                try:
+                    re.compile(str(body))
+                except re.error as exc:
+                    problems.append(f"{where}.body={body!r} is not a regular expression ({exc})")
+                    continue
+            good.append({"path": item["path"], "status": status, "body": body})
+        checks[group] = tuple(good)
+    return checks
 
 
 def _int_in_range(

@@ -27,7 +27,9 @@ known-bad release is rolled back without spending more of the time budget.
    - Replacement unknown (service not found, no or several ACTIVE task sets, task set without a
      target group or with one outside the pair): every target group of the pair that has
      non-draining targets must have no bad target, and there must be >= 1 healthy target in all.
-4. HTTP probe of TEST_ENDPOINTS[group], when configured (see hc_probe).
+4. HTTP through the test listener, when TEST_ENDPOINTS[group] is configured (see hc_probe): the group's
+   SMOKE_CHECKS (health path and declared smoke requests: exact status, optional body pattern; a wrong
+   status, a timeout or a body mismatch -> Failed), or, without checks, a 2xx from the URL itself.
 5. Release images protected (hc_release): every ECR image named by the task definitions of the
    service's task sets (the replacement, and the original a rollback returns to) is tagged
    `release-...`, which the repositories' lifecycle policy never expires. No task set known -> Failed.
@@ -91,7 +93,13 @@ def verify(deployment_id: str, cfg: Settings, budget: hc_aws.Budget, rec: Dict[s
     if verdict:
         return verdict
     url = cfg.test_endpoints.get(group)
-    if url:
+    checks = cfg.smoke_checks.get(group)
+    if url and checks:
+        result = hc_probe.check(url, checks, cfg.probe_timeout, tries, budget)
+        rec["probe"] = result
+        if not result["ok"]:
+            return FAILED, f"smoke request through the test listener failed: {result['error']}"
+    elif url:
         result = hc_probe.probe(url, cfg.probe_timeout, tries, budget)
         rec["probe"] = result
         if not result["ok"]:

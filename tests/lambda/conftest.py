@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Tuple
@@ -148,6 +149,8 @@ def http_server() -> Iterator[Tuple[str, List[str]]]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 - http.server API
             hits.append(self.path)
+            if self.path == "/slow":
+                time.sleep(1.5)
             ok = self.path == "/health" or (self.path == "/flaky" and hits.count("/flaky") > 1)
             self.send_response(200 if ok else 500)
             self.end_headers()

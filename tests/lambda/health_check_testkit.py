@@ -42,7 +42,8 @@ SERVICE = "shop-staging-api-service"
 ALARM_KINDS = ("running-tasks", "unhealthy-hosts", "healthy-hosts", "target-5xx")
 BLUE_IPS = ("10.0.1.10", "10.0.2.10")
 GREEN_IPS = ("10.0.1.20", "10.0.2.20")
-HOOK_ID = "hook-exec-0001"
+HOOK_ID = "hook-exec-0001"  # an id CodeDeploy never issued (the emulator's patch refuses it)
+HOOK_EVENT = "AfterAllowTestTraffic"
 REPOSITORY = "shop/api-service"
 IMAGE_TAG = "20261127T102500Z-abc1234"
 IMAGE = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{REPOSITORY}:{IMAGE_TAG}"
@@ -133,7 +134,13 @@ class World:
     cloudwatch: Any
 
     def hook_event(self, deployment_id: str = "") -> Dict[str, str]:
-        return {"DeploymentId": deployment_id or self.deployment_id, "LifecycleEventHookExecutionId": HOOK_ID}
+        """The event CodeDeploy sends the AfterAllowTestTraffic hook, with the execution id it issued."""
+        deployment_id = deployment_id or self.deployment_id
+        return {"DeploymentId": deployment_id, "LifecycleEventHookExecutionId": hook_id(deployment_id)}
+
+    @property
+    def hook_id(self) -> str:
+        return hook_id(self.deployment_id)
 
     def set_alarm(self, kind: str, state: str) -> None:
         self.cloudwatch.set_alarm_state(AlarmName=f"{GROUP}-{kind}", StateValue=state, StateReason="test")
@@ -172,8 +179,17 @@ def create_ecs_group(codedeploy: Any, group: str, app: str = APP, service: str =
     )
 
 
+def hook_id(deployment_id: str) -> str:
+    """The AfterAllowTestTraffic hook execution id the emulator's CodeDeploy patch issued (moto runs no
+    deployment; cicd/moto_patches/codedeploy.py records one execution per AppSpec hook, as CodeDeploy does)."""
+    from cicd import moto_patches
+
+    return moto_patches.hook_executions(deployment_id).get(HOOK_EVENT, "no-hook-execution")
+
+
 def create_deployment(codedeploy: Any, group: str = GROUP, app: str = APP) -> str:
-    appspec = {"version": 0.0, "Resources": [{"TargetService": {"Type": "AWS::ECS::Service"}}]}
+    appspec = {"version": 0.0, "Resources": [{"TargetService": {"Type": "AWS::ECS::Service"}}],
+               "Hooks": [{HOOK_EVENT: f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:shop-health"}]}
     return codedeploy.create_deployment(
         applicationName=app,
         deploymentGroupName=group,

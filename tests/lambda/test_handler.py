@@ -40,7 +40,7 @@ def test_healthy_deployment_reports_succeeded(world: World, codedeploy_gap, caps
     result = handler(world.hook_event(), None)
 
     assert sent_status(codedeploy_gap) == [
-        {"deploymentId": world.deployment_id, "lifecycleEventHookExecutionId": HOOK_ID, "status": "Succeeded"}]
+        {"deploymentId": world.deployment_id, "lifecycleEventHookExecutionId": world.hook_id, "status": "Succeeded"}]
     assert result["verdict"] == "Succeeded" and result["reported"] is True
     line = only_decision(capsys)
     assert (line["deployment_id"], line["deployment_group"], line["stage"], line["service"]) == (
@@ -255,7 +255,7 @@ def test_time_budget_bounds_retries(world: World, codedeploy_gap, monkeypatch, s
 
 
 def test_unknown_deployment_fails_without_raising(world: World, codedeploy_gap, capsys) -> None:
-    result = handler(world.hook_event("d-DOESNOTEXIST"), None)
+    result = handler({"DeploymentId": "d-DOESNOTEXIST", "LifecycleEventHookExecutionId": HOOK_ID}, None)
 
     assert result["verdict"] == "Failed" and "DeploymentDoesNotExistException" in result["reason"]
     # The Failed status was sent; CodeDeploy (like our moto patch) rejects it for an unknown deployment.
@@ -309,6 +309,10 @@ def test_malformed_event_fails_without_raising(world: World, codedeploy_gap, eve
     ("TEST_ENDPOINTS", "[1, 2]"),
     ("TEST_ENDPOINTS", "{not json"),
     ("TEST_ENDPOINTS", '{"shop-staging-api-service": "file:///etc/passwd"}'),
+    ("SMOKE_CHECKS", "{not json"),
+    ("SMOKE_CHECKS", '{"shop-staging-api-service": [{"path": "health", "status": 200}]}'),
+    ("SMOKE_CHECKS", '{"shop-staging-api-service": [{"path": "/health", "status": 999}]}'),
+    ("SMOKE_CHECKS", '{"shop-staging-api-service": [{"path": "/health", "status": 200, "body": "("}]}'),
     ("NOTIFICATION_TOPIC_ARN", "my-topic"),
     ("CODEDEPLOY_APPLICATION", ""),
     ("PROJECT_NAME", "Shop Project"),
@@ -318,7 +322,7 @@ def test_bad_configuration_reports_failed(world: World, codedeploy_gap, monkeypa
     result = handler(world.hook_event(), None)
     assert result["verdict"] == "Failed" and "invalid configuration" in result["reason"] and name in result["reason"]
     assert sent_status(codedeploy_gap) == [
-        {"deploymentId": world.deployment_id, "lifecycleEventHookExecutionId": HOOK_ID, "status": "Failed"}]
+        {"deploymentId": world.deployment_id, "lifecycleEventHookExecutionId": world.hook_id, "status": "Failed"}]
 
 
 def test_settings_defaults() -> None:
@@ -396,11 +400,42 @@ def test_passed_release_tags_its_image_so_the_lifecycle_policy_keeps_it(world: W
     assert tags[f"release-{IMAGE_TAG}"] == tags[IMAGE_TAG]  # the same image, one more (protected) tag
     # Released again (e.g. to production after staging): the tag is already there, which is fine.
     second = create_deployment(world.codedeploy)
-    assert handler({"DeploymentId": second, "LifecycleEventHookExecutionId": "hook-exec-0002"}, None)[
-        "verdict"] == "Succeeded"
+    assert handler(world.hook_event(second), None)["verdict"] == "Succeeded"
 
 
 def test_release_whose_image_is_not_in_ecr_fails(world: World, codedeploy_gap) -> None:
     aws_client("ecr").batch_delete_image(repositoryName=REPOSITORY, imageIds=[{"imageTag": IMAGE_TAG}])
     result = handler(world.hook_event(), None)
     assert result["verdict"] == "Failed" and "not found in ECR" in result["reason"]
+
+
+# --- smoke requests through the test listener (issue 14, hole 1) ----------------------------------
+
+
+def _smoke(monkeypatch, base: str, *checks: dict) -> None:
+    monkeypatch.setenv("TEST_ENDPOINTS", json.dumps({GROUP: base}))
+    monkeypatch.setenv("SMOKE_CHECKS", json.dumps({GROUP: list(checks)}))
+
+
+def test_smoke_requests_pass_on_exact_status_and_body(world: World, codedeploy_gap, monkeypatch, http_server) -> None:
+    base, hits = http_server
+    _smoke(monkeypatch, base, {"path": "/health", "status": 200, "body": "^ok$"},
+           {"path": "/broken", "status": 500})  # a declared non-2xx answer is what is expected
+    result = handler(world.hook_event(), None)
+    assert result["verdict"] == "Succeeded", result["reason"]
+    assert hits == ["/health", "/broken"]
+
+
+@pytest.mark.parametrize("check,reason", [
+    ({"path": "/broken", "status": 200}, "expected HTTP 200, got 500"),
+    ({"path": "/health", "status": 200, "body": "^healthy"}, "does not match"),
+    ({"path": "/slow", "status": 200}, "timed out"),
+])
+def test_smoke_request_failure_fails_the_hook(world: World, codedeploy_gap, monkeypatch, http_server,
+                                              check, reason) -> None:
+    base, _ = http_server
+    monkeypatch.setenv("PROBE_TIMEOUT_SECONDS", "0.5")
+    _smoke(monkeypatch, base, {"path": "/health", "status": 200}, check)
+    result = handler(world.hook_event(), None)
+    assert result["verdict"] == "Failed" and reason in result["reason"] and check["path"] in result["reason"]
+    assert [s["status"] for s in sent_status(codedeploy_gap)] == ["Failed"]

@@ -138,16 +138,25 @@ def test_moto_gap_exists() -> None:
 
 
 def test_moto_gap_patch_serves_and_records(world: World, codedeploy_gap) -> None:
+    """The emulator's own patch (one fake for these tests and the emulator) answers as AWS does."""
     client = world.codedeploy
+
+    def code(**params) -> str:
+        with pytest.raises(ClientError) as err:
+            client.put_lifecycle_event_hook_execution_status(**params)
+        return err.value.response["Error"]["Code"]
+
+    assert code(deploymentId=world.deployment_id, lifecycleEventHookExecutionId="h-1",
+                status="Failed") == "InvalidLifecycleEventHookExecutionIdException"  # never issued
+    assert code(deploymentId="d-NOPE", lifecycleEventHookExecutionId=world.hook_id,
+                status="Failed") == "DeploymentDoesNotExistException"
     response = client.put_lifecycle_event_hook_execution_status(
-        deploymentId=world.deployment_id, lifecycleEventHookExecutionId="h-1", status="Failed")
-    assert response["lifecycleEventHookExecutionId"] == "h-1"
-    assert codedeploy_gap[PUT] == [
-        {"deploymentId": world.deployment_id, "lifecycleEventHookExecutionId": "h-1", "status": "Failed"}]
-    with pytest.raises(ClientError) as err:
-        client.put_lifecycle_event_hook_execution_status(
-            deploymentId="d-NOPE", lifecycleEventHookExecutionId="h-2", status="Failed")
-    assert err.value.response["Error"]["Code"] == "DeploymentDoesNotExistException"
+        deploymentId=world.deployment_id, lifecycleEventHookExecutionId=world.hook_id, status="Succeeded")
+    assert response["lifecycleEventHookExecutionId"] == world.hook_id
+    assert codedeploy_gap[PUT][-1] == {"deploymentId": world.deployment_id,
+                                       "lifecycleEventHookExecutionId": world.hook_id, "status": "Succeeded"}
+    assert code(deploymentId=world.deployment_id, lifecycleEventHookExecutionId=world.hook_id,
+                status="Failed") == "LifecycleEventAlreadyCompletedException"
     assert client.stop_deployment(deploymentId=world.deployment_id, autoRollbackEnabled=True)["status"] == "Succeeded"
     assert world.deployment_status() == "Stopped"
 

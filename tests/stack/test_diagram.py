@@ -244,7 +244,16 @@ def test_each_deploy_shows_its_group_target_groups_and_alarms(synth_out: Path, d
         (tg,) = [n for n, label in labels.items() if set(tgs) <= set(label)]
         assert (dg, tg, None) in chart.edges
         (al,) = [n for n, label in labels.items() if set(kinds) <= set(label)]
-        assert labels[al][0] == f"rollback alarms ({len(kinds)})" and (dg, al, "rolls back on") in chart.edges
+        (service,) = [g["tags"]["service"] for g in doc["resource"]["aws_codedeploy_deployment_group"].values()
+                      if g["deployment_group_name"] == group]
+        assert labels[al][0] == f"rollback alarms ({len(kinds)}, {service} only)"
+        assert (dg, al, "rolls back on") in chart.edges
+        # the pre-traffic test: the requests the health Lambda sends through the group's test listener
+        (pt,) = [n for n, label in labels.items() if label[0].startswith("pre-traffic test via test listener")]
+        assert (dg, pt, "AfterAllowTestTraffic") in chart.edges
+        checks = json.loads(next(iter(doc["resource"]["aws_lambda_function"].values()))["environment"]["variables"][
+            "SMOKE_CHECKS"])[group]
+        assert labels[pt][1:] == [f"GET {c['path']} → {c['status']}" for c in checks] and checks
         assert not any("${" in line for label in labels.values() for line in label)
     # one alarm node per deployment group, not one per alarm
     alarm_nodes = [n for n, label in chart.nodes.items() if label[0].startswith("rollback alarms")]
@@ -402,3 +411,17 @@ def test_reads_only_the_json(synth_out: Path, tmp_path: Path) -> None:
         shutil.copy2(synth_out / "stacks" / region / "cdk.tf.json", copy / "stacks" / region / "cdk.tf.json")
         assert diagram.document(pipeline_model.pipeline(pipeline_model.load(copy, region))) == \
             diagram.document(_model(synth_out, region))
+
+
+def test_each_deploy_stage_shows_its_notify_only_alarms(synth_out: Path, docs, region: str) -> None:
+    """The ALB-wide alarm is drawn once per stage as notify-only, outside every service's rollback alarms."""
+    doc = docs[region]
+    chart = _flowchart(_model(synth_out, region))
+    listed = {a for g in doc["resource"]["aws_codedeploy_deployment_group"].values()
+              for a in g["alarm_configuration"]["alarms"]}
+    for stage_name in ("Staging", "Production"):
+        stage = chart.stage_id(stage_name)
+        (node,) = [n for n, label in chart.nodes.items() if label[0] == "notify-only alarms (no rollback)"
+                   and stage in chart.parents[n]]
+        assert chart.nodes[node][1:] and not set(chart.nodes[node][1:]) & listed
+        assert all(name.startswith(f"shop-alb-{stage_name.lower()}-") for name in chart.nodes[node][1:])
