@@ -50,6 +50,11 @@ def release_marker(cfg: RegionConfig, stage: Stage, service: Service) -> str:
     return f"/{cfg.project}/released/{stage.value}/{service.name}"
 
 
+def test_probe(cfg: RegionConfig) -> str:
+    """The pre-traffic test probe function (stack/probe.py)."""
+    return f"{cfg.project}-test-probe"
+
+
 def codedeploy_application(cfg: RegionConfig) -> str:
     return f"{cfg.project}-ecs"
 

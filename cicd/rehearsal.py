@@ -5,10 +5,13 @@ applied into the emulator, this stands in for CodeDeploy and the replacement tas
 (as a build would), registers its task definition (as the pipeline would), creates a deployment, the
 replacement task set and its target in the green target group (as CodeDeploy would), and invokes the
 health Lambda's handler with the exact event CodeDeploy sends the AfterAllowTestTraffic hook -
-DeploymentId and the LifecycleEventHookExecutionId the emulator's CodeDeploy patch issued. The
-Lambda's HTTP checks (its SMOKE_CHECKS, from cicd/smoke.py as the stack sets them, plus one declared
-smoke request with a body pattern) reach a local HTTP server standing in for the green tasks behind
-the test listener. Cases:
+DeploymentId and the LifecycleEventHookExecutionId the emulator's CodeDeploy patch issued. The hook
+takes its real path to the test listener: it looks up the ALB's network interfaces (the rehearsal
+adds one at 127.0.0.1 for the applied ALB, as ELB would in the public subnets) and invokes the probe
+function applied in the emulator; moto runs no function code without Docker, so the probe function's
+own handler (hc_probe.handler) runs here on the payload the hook sent. Its HTTP checks (SMOKE_CHECKS
+from cicd/smoke.py, as the stack sets them, plus one declared smoke request with a body pattern) reach
+a local HTTP server standing in for the green tasks behind the test listener. Cases:
 
   healthy                          -> Succeeded, deployment not rolled back
   500 from the green tasks         -> Failed, deployment failed and rolled back
@@ -45,6 +48,7 @@ MANIFEST = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.docker.
                        "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": 1,
                                    "digest": "sha256:" + "b" * 64}]})
 HOOK = "AfterAllowTestTraffic"
+REHEARSAL_TAG = "rehearsal-"
 
 
 @contextlib.contextmanager
@@ -95,10 +99,13 @@ class GreenTasks:
                     status, body = 500, "internal error"
                 elif green.mode == "wrong-body" and self.path == version:
                     body = "oops"
-                self.send_response(status)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body.encode())
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body.encode())
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the probe gave up waiting: the timeout case
 
             def log_message(self, *_: Any) -> None:
                 pass
@@ -135,59 +142,76 @@ def run(cfg: RegionConfig, emulator_env: Dict[str, str], emulator: Any) -> List[
     decisions = io.StringIO()
     with _environment(emulator_env), green.running():
         session = boto3.session.Session(region_name=cfg.region)
-        aws = {name: session.client(name) for name in ("codedeploy", "ecs", "ecr", "elbv2", "cloudwatch", "sns")}
-        topic = next(t["TopicArn"] for t in aws["sns"].list_topics()["Topics"]
-                     if t["TopicArn"].endswith(f":{cfg.project}-pipeline-notifications"))
-        task_definition = _release(aws, cfg, service)
-        lambda_env = {"CODEDEPLOY_APPLICATION": application, "NOTIFICATION_TOPIC_ARN": topic,
-                      "PROJECT_NAME": cfg.project, "MAX_ATTEMPTS": "2",
-                      "PROBE_TIMEOUT_SECONDS": str(PROBE_TIMEOUT_SECONDS),
-                      "TEST_ENDPOINTS": json.dumps({group: green.url}),
-                      "SMOKE_CHECKS": smoke.smoke_checks_json(cfg),
-                      "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
-        handler = _load_handler()
+        aws = {name: session.client(name)
+               for name in ("codedeploy", "ecs", "ecr", "elbv2", "cloudwatch", "sns", "lambda")}
+        ec2 = session.client("ec2")
+        eni = None
+        try:
+            topic = next(t["TopicArn"] for t in aws["sns"].list_topics()["Topics"]
+                         if t["TopicArn"].endswith(f":{cfg.project}-pipeline-notifications"))
+            task_definition = _release(aws, cfg, service)
+            alb_suffix, eni = _alb_node(aws, ec2, cfg)
+            probe = aws["lambda"].get_function(FunctionName=naming.test_probe(cfg))["Configuration"]["FunctionName"]
+            lambda_env = {"CODEDEPLOY_APPLICATION": application, "NOTIFICATION_TOPIC_ARN": topic,
+                          "PROJECT_NAME": cfg.project, "MAX_ATTEMPTS": "2",
+                          "PROBE_TIMEOUT_SECONDS": str(PROBE_TIMEOUT_SECONDS),
+                          "SMOKE_CHECKS": smoke.smoke_checks_json(cfg), "PROBE_FUNCTION": probe,
+                          # the applied ALB; the stand-in's port in place of the test listener's
+                          "TEST_LISTENERS": json.dumps({group: {"alb": alb_suffix, "scheme": "http",
+                                                                "port": int(green.url.rsplit(":", 1)[1])}}),
+                          "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
+            handler = _load_handler()
+            invocations = _run_probe_function_here()
 
-        def release(name: str, expected: str, *, mode: str = "healthy") -> str:
-            green.mode = mode
-            deployment = _deploy(aws, cfg, application, group, service, task_definition)
-            hook_id = hook_executions(deployment)["executions"][HOOK]
-            handler.handler({"DeploymentId": deployment, "LifecycleEventHookExecutionId": hook_id}, None)
-            status = aws["codedeploy"].get_deployment(deploymentId=deployment)["deploymentInfo"]["status"]
-            rolled_back = hook_executions(deployment)["rolledBack"]
-            reported = emulator.hook_status(deployment, hook_id) or "none"
-            got = f"{reported}, deployment {status}" + (", rolled back" if rolled_back else "")
-            want = ("Succeeded, deployment Created" if expected == "Succeeded"
-                    else "Failed, deployment Failed, rolled back")
-            results.append((name, want, got))
-            aws["ecs"].delete_task_set(cluster=naming.cluster(cfg), service=naming.ecs_service(cfg, Stage.STAGING,
-                                                                                                 service),
-                                       taskSet=_task_set_of(aws, cfg, service, deployment), force=True)
-            return deployment
+            def release(name: str, expected: str, *, mode: str = "healthy") -> str:
+                green.mode = mode
+                deployment = _deploy(aws, cfg, application, group, service, task_definition)
+                hook_id = hook_executions(deployment)["executions"][HOOK]
+                handler.handler({"DeploymentId": deployment, "LifecycleEventHookExecutionId": hook_id}, None)
+                status = aws["codedeploy"].get_deployment(deploymentId=deployment)["deploymentInfo"]["status"]
+                rolled_back = hook_executions(deployment)["rolledBack"]
+                reported = emulator.hook_status(deployment, hook_id) or "none"
+                got = f"{reported}, deployment {status}" + (", rolled back" if rolled_back else "")
+                want = ("Succeeded, deployment Created" if expected == "Succeeded"
+                        else "Failed, deployment Failed, rolled back")
+                results.append((name, want, got))
+                aws["ecs"].delete_task_set(cluster=naming.cluster(cfg), service=naming.ecs_service(cfg, Stage.STAGING,
+                                                                                                     service),
+                                           taskSet=_task_set_of(aws, cfg, service, deployment), force=True)
+                return deployment
 
-        with _environment(lambda_env), contextlib.redirect_stdout(decisions):
-            release("healthy green tasks", "Succeeded")
-            release("green tasks answer 500", "Failed", mode="500")
-            release("green tasks time out", "Failed", mode="timeout")
-            release("green tasks answer a wrong body", "Failed", mode="wrong-body")
-            own = naming.alarm(cfg, Stage.STAGING, service, "target-5xx")
-            aws["cloudwatch"].set_alarm_state(AlarmName=own, StateValue="ALARM", StateReason="rehearsal")
-            release(f"own alarm {own} in ALARM", "Failed")
-            aws["cloudwatch"].set_alarm_state(AlarmName=own, StateValue="OK", StateReason="rehearsal done")
+            with _environment(lambda_env), contextlib.redirect_stdout(decisions):
+                release("healthy green tasks", "Succeeded")
+                release("green tasks answer 500", "Failed", mode="500")
+                release("green tasks time out", "Failed", mode="timeout")
+                release("green tasks answer a wrong body", "Failed", mode="wrong-body")
+                own = naming.alarm(cfg, Stage.STAGING, service, "target-5xx")
+                aws["cloudwatch"].set_alarm_state(AlarmName=own, StateValue="ALARM", StateReason="rehearsal")
+                release(f"own alarm {own} in ALARM", "Failed")
+                aws["cloudwatch"].set_alarm_state(AlarmName=own, StateValue="OK", StateReason="rehearsal done")
 
-            foreign = naming.alarm(cfg, Stage.STAGING, other, "target-5xx")
-            other_deployment = aws["codedeploy"].create_deployment(
-                applicationName=application, deploymentGroupName=other_group,
-                revision=_revision(cfg, other, task_definition))["deploymentId"]
-            aws["cloudwatch"].set_alarm_state(AlarmName=foreign, StateValue="ALARM", StateReason="rehearsal")
-            mine = release(f"another service's alarm {foreign} in ALARM", "Succeeded")
-            message = {"AlarmName": foreign, "NewStateValue": "ALARM", "NewStateReason": "rehearsal"}
-            handler.handler({"Records": [{"EventSource": "aws:sns", "Sns": {"Message": json.dumps(message)}}]},
-                            None)
-            statuses = {d: aws["codedeploy"].get_deployment(deploymentId=d)["deploymentInfo"]["status"]
-                        for d in (mine, other_deployment)}
-            results.append((f"{foreign} notification stops only {other.name}", "Created/Stopped",
-                            f"{statuses[mine]}/{statuses[other_deployment]}"))
-            aws["cloudwatch"].set_alarm_state(AlarmName=foreign, StateValue="OK", StateReason="rehearsal done")
+                foreign = naming.alarm(cfg, Stage.STAGING, other, "target-5xx")
+                other_deployment = aws["codedeploy"].create_deployment(
+                    applicationName=application, deploymentGroupName=other_group,
+                    revision=_revision(cfg, other, task_definition))["deploymentId"]
+                aws["cloudwatch"].set_alarm_state(AlarmName=foreign, StateValue="ALARM", StateReason="rehearsal")
+                mine = release(f"another service's alarm {foreign} in ALARM", "Succeeded")
+                message = {"AlarmName": foreign, "NewStateValue": "ALARM", "NewStateReason": "rehearsal"}
+                handler.handler({"Records": [{"EventSource": "aws:sns", "Sns": {"Message": json.dumps(message)}}]},
+                                None)
+                statuses = {d: aws["codedeploy"].get_deployment(deploymentId=d)["deploymentInfo"]["status"]
+                            for d in (mine, other_deployment)}
+                results.append((f"{foreign} notification stops only {other.name}", "Created/Stopped",
+                                f"{statuses[mine]}/{statuses[other_deployment]}"))
+                aws["cloudwatch"].set_alarm_state(AlarmName=foreign, StateValue="OK", StateReason="rehearsal done")
+            # every release that got past alarms and targets was tested through the probe function, at the
+            # ALB node's address the hook looked up
+            via = {tuple(i["base_urls"]) for i in invocations}
+            results.append(("HTTP checks sent by the probe function", f"5 invocations via {green.url}",
+                            f"{len(invocations)} invocations via {', '.join(u for urls in via for u in urls)}"))
+
+        finally:  # leave the applied stack as the rehearsal found it (terraform destroy empties no repository)
+            _clean_up(aws, ec2, cfg, service, eni)
 
     width = max(len(r[0]) for r in results)
     print(f"{cfg.region}: blue/green rehearsal of {group} (green tasks at {green.url}, {len(green.hits)} requests):")
@@ -200,10 +224,61 @@ def run(cfg: RegionConfig, emulator_env: Dict[str, str], emulator: Any) -> List[
     return results
 
 
+def _alb_node(aws: Dict[str, Any], ec2: Any, cfg: RegionConfig) -> Tuple[str, str]:
+    """A network interface of the applied staging ALB at 127.0.0.1 (ELB creates its nodes' interfaces in
+    the ALB's subnets, described `ELB app/<name>/<id>`; moto creates none). Returns `app/<name>/<id>` and
+    the interface's id."""
+    alb = aws["elbv2"].describe_load_balancers(Names=[naming.alb(cfg, Stage.STAGING)])["LoadBalancers"][0]
+    suffix = alb["LoadBalancerArn"].split(":loadbalancer/", 1)[1]
+    eni = ec2.create_network_interface(SubnetId=alb["AvailabilityZones"][0]["SubnetId"], Description=f"ELB {suffix}",
+                                       PrivateIpAddress="127.0.0.1")["NetworkInterface"]["NetworkInterfaceId"]
+    return suffix, eni
+
+
+def _clean_up(aws: Dict[str, Any], ec2: Any, cfg: RegionConfig, service, eni: Any) -> None:
+    """Remove what the rehearsal added: its images (with the release tags the hook gave them), the
+    stand-in ALB interface and the green target."""
+    repository = naming.ecr_repository(cfg, service)
+    images = aws["ecr"].list_images(repositoryName=repository)["imageIds"]
+    digests = {i["imageDigest"] for i in images if str(i.get("imageTag", "")).startswith(
+        (REHEARSAL_TAG, "release-" + REHEARSAL_TAG))}
+    if digests:
+        aws["ecr"].batch_delete_image(repositoryName=repository, imageIds=[{"imageDigest": d} for d in digests])
+    if eni:
+        ec2.delete_network_interface(NetworkInterfaceId=eni)
+    green = aws["elbv2"].describe_target_groups(Names=[naming.target_group(cfg, Stage.STAGING, service, "green")])[
+        "TargetGroups"][0]["TargetGroupArn"]
+    targets = [d["Target"] for d in aws["elbv2"].describe_target_health(TargetGroupArn=green)[
+        "TargetHealthDescriptions"]]
+    if targets:
+        aws["elbv2"].deregister_targets(TargetGroupArn=green, Targets=targets)
+
+
+def _run_probe_function_here() -> List[Dict[str, Any]]:
+    """The hook's synchronous Invoke of the probe function runs the function's own handler in this process
+    (moto runs no function code without Docker): the Lambda service's part, nothing of the hook's."""
+    from botocore.awsrequest import AWSResponse
+    from botocore.response import StreamingBody
+
+    hc_aws, hc_probe = sys.modules["hc_aws"], sys.modules["hc_probe"]
+
+    invocations: List[Dict[str, Any]] = []
+
+    def invoke(params: Dict[str, Any], **_: Any) -> Any:
+        invocations.append(json.loads(params.get("body") or b"{}"))
+        answer = json.dumps(hc_probe.handler(invocations[-1], None)).encode()
+        return (AWSResponse("https://lambda.invalid", 200, {}, None),
+                {"StatusCode": 200, "Payload": StreamingBody(io.BytesIO(answer), len(answer)),
+                 "ResponseMetadata": {"HTTPStatusCode": 200}})
+
+    hc_aws.session().events.register("before-call.lambda.Invoke", invoke)
+    return invocations
+
+
 def _release(aws: Dict[str, Any], cfg: RegionConfig, service) -> str:
     """Push an image (as the build does) and register the task definition the pipeline would."""
     repository = naming.ecr_repository(cfg, service)
-    tag = f"rehearsal-{int(time.time())}"
+    tag = f"{REHEARSAL_TAG}{int(time.time())}"
     aws["ecr"].put_image(repositoryName=repository, imageManifest=MANIFEST, imageTag=tag)
     uri = aws["ecr"].describe_repositories(repositoryNames=[repository])["repositories"][0]["repositoryUri"]
     family = naming.task_family(cfg, Stage.STAGING, service)

@@ -3,6 +3,7 @@ hook, and the alarm -> SNS -> Lambda path that stops a deployment and rolls it b
 from __future__ import annotations
 
 import atexit
+import json
 import functools
 import shutil
 import tempfile
@@ -22,7 +23,9 @@ from cicd.config import DEPLOY_STAGES, LOG_RETENTION_DAYS, ROOT
 from stack.context import StackContext
 from stack.encryption import Encryption
 from stack.iam import Role
-from stack.network import INTERFACE_ENDPOINTS
+from stack.load_balancing import TEST_LISTENER_PORT, LoadBalancing
+from stack.network import INTERFACE_ENDPOINTS, Network
+from stack.probe import TestProbe
 from stack.notifications import Notifications
 from stack.policy import LOG_RETENTION, skip
 
@@ -57,7 +60,7 @@ def _package(source_dir: Path) -> Path:
 
 class HealthLambda(Construct):
     def __init__(self, scope: Construct, id: str, *, ctx: StackContext, encryption: Encryption,
-                 notifications: Notifications):
+                 notifications: Notifications, traffic: LoadBalancing, network: Network):
         super().__init__(scope, id)
         cfg = ctx.cfg
         name = naming.health_function(cfg)
@@ -92,6 +95,12 @@ class HealthLambda(Construct):
                    [ctx.arn("ecr", f"repository/{naming.ecr_repository(cfg, svc)}") for svc in cfg.services])
         role.allow_unscoped(["elasticloadbalancing:DescribeTargetHealth", "elasticloadbalancing:DescribeTargetGroups",
                              "xray:PutTraceSegments", "xray:PutTelemetryRecords"])
+        # The pre-traffic test: the ALB nodes' private addresses (no resource type: Describe*), then the probe
+        # function inside the VPC (stack/probe.py), invoked synchronously.
+        self.probe = TestProbe(self, "probe", ctx=ctx, encryption=encryption, network=network, traffic=traffic,
+                               package=str(_package(SOURCE_DIR)), runtime=RUNTIME)
+        role.allow_unscoped(["ec2:DescribeNetworkInterfaces"])
+        role.allow(["lambda:InvokeFunction"], [self.probe.function_arn])
         role.allow(["sns:Publish"], [notifications.topic.arn])
         role.allow(["sqs:SendMessage"], [self.dead_letters.arn])
         role.allow(["kms:Decrypt", "kms:GenerateDataKey"], [encryption.arn])
@@ -112,6 +121,12 @@ class HealthLambda(Construct):
                 "PROBE_TIMEOUT_SECONDS": "5",
                 # What the pre-traffic test requests of each group's replacement (health path, smoke requests).
                 "SMOKE_CHECKS": smoke.smoke_checks_json(cfg),
+                "PROBE_FUNCTION": naming.test_probe(cfg),
+                "TEST_LISTENERS": json.dumps({
+                    naming.deployment_group(cfg, stage, svc): {"alb": traffic.stages[stage].alb.arn_suffix,
+                                                               "port": TEST_LISTENER_PORT,
+                                                               "scheme": traffic.stages[stage].scheme}
+                    for stage in DEPLOY_STAGES for svc in cfg.services}, sort_keys=True),
             }},
             depends_on=[log_group],
         )

@@ -19,6 +19,8 @@ UNSCOPED_ACTIONS = {
     "elasticloadbalancing:DescribeListeners": "Describe* actions of ELBv2 support no resource-level permissions",
     "elasticloadbalancing:DescribeRules": "Describe* actions of ELBv2 support no resource-level permissions",
     "xray:PutTraceSegments": "X-Ray has no resource types: tracing calls cannot be scoped",
+    "ec2:DescribeNetworkInterfaces": "Describe* actions of EC2 have no resource type",
+    "ec2:DescribeSubnets": "Describe* actions of EC2 have no resource type",
     "xray:PutTelemetryRecords": "X-Ray has no resource types: tracing calls cannot be scoped",
 }
 

@@ -54,7 +54,8 @@ class PipelineStack(TerraformStack):
                             traffic=traffic)
         monitoring = Monitoring(self, "monitoring", ctx=ctx, traffic=traffic, services=services,
                                 notifications=notifications)
-        health = HealthLambda(self, "health", ctx=ctx, encryption=encryption, notifications=notifications)
+        health = HealthLambda(self, "health", ctx=ctx, encryption=encryption, notifications=notifications,
+                              traffic=traffic, network=network)
         deployments = Deployments(self, "deployments", ctx=ctx, encryption=encryption, storage=storage,
                                   traffic=traffic, services=services, monitoring=monitoring,
                                   notifications=notifications, hook_function_arn=health.function_arn)

@@ -27,7 +27,7 @@ def test_rehearsal_cases_on_the_applied_stack(tmp_path: Path, cli_synth_out: Pat
         assert applied.returncode == 0, applied.stderr[-3000:] + applied.stdout[-3000:]
         results = rehearsal.run(load_region(REGION), emu.subprocess_env(REGION), emu)
     cases = {case: (expected, got) for case, expected, got in results}
-    assert len(cases) == 7
+    assert len(cases) == 8
     for case, (expected, got) in cases.items():
         assert got == expected, case
     assert cases["healthy green tasks"][1].startswith("Succeeded")

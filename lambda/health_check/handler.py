@@ -46,6 +46,8 @@ IAM_ACTIONS = frozenset(
         "ecs:DescribeTaskDefinition",
         "ecr:BatchGetImage",
         "ecr:PutImage",
+        "ec2:DescribeNetworkInterfaces",
+        "lambda:InvokeFunction",
         "sns:Publish",
     }
 )

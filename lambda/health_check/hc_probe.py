@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import socket
+import ssl
 import urllib.error
 import urllib.request
 from typing import Any, Dict, Optional, Tuple
@@ -110,7 +111,8 @@ def _check_one(url: str, spec: Dict[str, Any], timeout: float, attempts: int,
 def _fetch(url: str, timeout: float) -> Tuple[Optional[int], str, Optional[str]]:
     request = urllib.request.Request(url, method="GET", headers={"User-Agent": USER_AGENT})
     try:
-        with _OPENER.open(request, timeout=timeout) as response:  # noqa: S310 - URL is validated http(s)
+        opener = _TLS_OPENER if url.startswith("https://") else _OPENER
+        with opener.open(request, timeout=timeout) as response:  # noqa: S310 - URL is validated http(s)
             return response.status, response.read(MAX_BODY_BYTES).decode("utf-8", "replace"), None
     except urllib.error.HTTPError as exc:
         body = exc.read(MAX_BODY_BYTES).decode("utf-8", "replace") if exc.fp else ""
@@ -120,3 +122,38 @@ def _fetch(url: str, timeout: float) -> Tuple[Optional[int], str, Optional[str]]
         if isinstance(reason, socket.timeout) or "timed out" in str(reason):
             return None, "", f"timed out after {timeout:.1f} s"
         return None, "", f"{type(exc).__name__}: {reason}"
+
+
+# --- the probe function: the same code, run inside the VPC -----------------------------------------
+
+# The test listener is reached at an ALB node's private address, which its certificate (issued for the
+# public DNS name) does not name: with HTTPS the address is not verified. Only the probe's security
+# group reaches that port, inside the VPC.
+_UNVERIFIED_TLS = ssl.create_default_context()
+_UNVERIFIED_TLS.check_hostname = False
+_UNVERIFIED_TLS.verify_mode = ssl.CERT_NONE
+_TLS_OPENER = urllib.request.build_opener(_NoRedirect, urllib.request.HTTPSHandler(context=_UNVERIFIED_TLS))
+
+
+def handler(event: Any, context: Any) -> Dict[str, Any]:
+    """Entry point of the probe function (private subnets, no AWS API call, so no VPC endpoint needed),
+    invoked synchronously by the hook: {"base_urls": [...], "checks": [...], "timeout": s, "attempts": n}.
+    Tries the ALB's nodes in turn until one answers; the verdict stays the hook's."""
+    try:
+        urls = [u for u in event["base_urls"] if isinstance(u, str) and u.startswith(("http://", "https://"))]
+        checks = [c for c in event["checks"] if isinstance(c, dict) and str(c.get("path", "")).startswith("/")]
+        timeout = min(float(event.get("timeout", 5)), 20.0)
+        attempts = max(1, min(int(event.get("attempts", 3)), 10))
+    except (KeyError, TypeError, ValueError) as exc:
+        return {"ok": False, "checks": [], "error": f"malformed probe request: {exc}"}
+    if not urls or not checks:
+        return {"ok": False, "checks": [], "error": "probe request without base URLs or checks"}
+    budget = hc_aws.Budget.from_context(context)
+    result: Dict[str, Any] = {"ok": False, "checks": [], "error": "no address tried"}
+    for url in urls:
+        result = check(url, checks, timeout, attempts, budget)
+        reached = any(c.get("status") is not None for c in result["checks"])
+        if result["ok"] or reached:
+            break  # an answer from the listener is the verdict; only an unreachable node tries the next
+    result["base_url"] = url
+    return result

@@ -44,6 +44,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import hc_aws
 import hc_probe
 import hc_release
+import hc_remote
 from hc_settings import Settings, parse_group_name
 
 SUCCEEDED = "Succeeded"
@@ -94,7 +95,12 @@ def verify(deployment_id: str, cfg: Settings, budget: hc_aws.Budget, rec: Dict[s
         return verdict
     url = cfg.test_endpoints.get(group)
     checks = cfg.smoke_checks.get(group)
-    if url and checks:
+    listener = cfg.test_listeners.get(group)
+    if cfg.probe_function and listener and checks:
+        verdict = hc_remote.probe(cfg.probe_function, listener, checks, cfg.probe_timeout, tries, budget, rec)
+        if verdict:
+            return verdict
+    elif url and checks:
         result = hc_probe.check(url, checks, cfg.probe_timeout, tries, budget)
         rec["probe"] = result
         if not result["ok"]:
@@ -111,7 +117,8 @@ def verify(deployment_id: str, cfg: Settings, budget: hc_aws.Budget, rec: Dict[s
         verdict = hc_release.protect(task_definition, tries, budget, rec)
         if verdict:
             return verdict
-    return SUCCEEDED, "no alarm in ALARM, replacement targets healthy" + (", HTTP probe OK" if url else "")
+    tested = url or (cfg.probe_function and listener and checks)
+    return SUCCEEDED, "no alarm in ALARM, replacement targets healthy" + (", HTTP probe OK" if tested else "")
 
 
 def _check_alarms(group: str, tries: int, budget: hc_aws.Budget, rec: Dict[str, Any]) -> Optional[Verdict]:

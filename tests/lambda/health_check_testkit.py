@@ -82,6 +82,8 @@ def aws_client(service: str) -> Any:
 
 # IAM prefix differs from the endpoint prefix only for CloudWatch.
 _IAM_PREFIX = {"monitoring": "cloudwatch"}
+# Operations authorized by an IAM action of another name (Service Authorization Reference).
+_IAM_ACTION = {"lambda:Invoke": "lambda:InvokeFunction"}
 
 
 @dataclass
@@ -93,7 +95,8 @@ class Recorder:
     def __call__(self, params: Dict[str, Any], model: Any, **_: Any) -> None:
         service = model.service_model
         prefix = _IAM_PREFIX.get(service.endpoint_prefix, service.signing_name or service.endpoint_prefix)
-        self.calls.append((f"{prefix}:{model.name}", dict(params)))
+        action = f"{prefix}:{model.name}"
+        self.calls.append((_IAM_ACTION.get(action, action), dict(params)))
 
     @property
     def actions(self) -> set:
@@ -289,3 +292,39 @@ def sns_event(alarm_name: str, state: str = "ALARM") -> Dict[str, Any]:
     message = {"AlarmName": alarm_name, "NewStateValue": state, "OldStateValue": "OK",
                "NewStateReason": "Threshold Crossed", "Region": "US East (N. Virginia)"}
     return {"Records": [{"EventSource": "aws:sns", "Sns": {"Type": "Notification", "Message": json.dumps(message)}}]}
+
+
+PROBE_FUNCTION = "shop-test-probe"
+ALB_SUFFIX = "app/shop-stg-alb/0123abcd"
+
+
+def serve_probe_function() -> List[Dict[str, Any]]:
+    """Stand-in for the Lambda service running the probe function: the hook's synchronous Invoke of
+    PROBE_FUNCTION runs the real probe code (hc_probe.handler) on the payload the hook sent, in this
+    process (moto runs no function code without Docker). Returns the payloads seen."""
+    import io
+
+    from botocore.response import StreamingBody
+
+    import hc_probe
+
+    seen: List[Dict[str, Any]] = []
+
+    def before_call(params: Dict[str, Any], **_: Any) -> Any:
+        body = params.get("body")
+        payload = json.loads(body if isinstance(body, (bytes, str)) and body else b"{}")
+        seen.append(payload)
+        answer = json.dumps(hc_probe.handler(payload, None)).encode()
+        response = AWSResponse("https://lambda.invalid", 200, {}, None)
+        return response, {"StatusCode": 200, "Payload": StreamingBody(io.BytesIO(answer), len(answer)),
+                          "ResponseMetadata": {"HTTPStatusCode": 200}}
+
+    hc_aws.session().events.register("before-call.lambda.Invoke", before_call)
+    return seen
+
+
+def alb_node(address: str = "127.0.0.1") -> None:
+    """An ALB node's network interface (description `ELB app/<name>/<id>`), at `address`."""
+    ec2 = aws_client("ec2")
+    subnet = ec2.describe_subnets()["Subnets"][0]["SubnetId"]
+    ec2.create_network_interface(SubnetId=subnet, Description=f"ELB {ALB_SUFFIX}", PrivateIpAddress=address)

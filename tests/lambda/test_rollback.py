@@ -161,12 +161,23 @@ def test_moto_gap_patch_serves_and_records(world: World, codedeploy_gap) -> None
     assert world.deployment_status() == "Stopped"
 
 
-def test_iam_actions_equal_operations_invoked(world: World, codedeploy_gap, target_states, aws) -> None:
-    handler(world.hook_event(), None)  # success path
+def test_iam_actions_equal_operations_invoked(world: World, codedeploy_gap, target_states, aws, monkeypatch,
+                                             http_server) -> None:
+    from health_check_testkit import ALB_SUFFIX, PROBE_FUNCTION, alb_node, serve_probe_function
+
+    base, _ = http_server
+    alb_node("127.0.0.1")
+    serve_probe_function()
+    monkeypatch.setenv("PROBE_FUNCTION", PROBE_FUNCTION)
+    monkeypatch.setenv("TEST_LISTENERS", json.dumps({GROUP: {"alb": ALB_SUFFIX, "port": int(base.rsplit(":", 1)[1]),
+                                                              "scheme": "http"}}))
+    monkeypatch.setenv("SMOKE_CHECKS", json.dumps({GROUP: [{"path": "/health", "status": 200}]}))
+    assert handler(world.hook_event(), None)["verdict"] == "Succeeded"  # success path, through the probe
     target_states[GREEN_IPS[0]] = "unhealthy"
     handler(world.hook_event(), None)  # failure path, notifies
     handler(sns_event(f"{GROUP}-healthy-hosts"), None)  # stop + report
 
     assert aws.actions == handler_module.IAM_ACTIONS
-    assert all(":" in a and a.split(":")[0] in {"codedeploy", "cloudwatch", "elasticloadbalancing", "ecs", "ecr", "sns"}
+    assert all(":" in a and a.split(":")[0] in {"codedeploy", "cloudwatch", "elasticloadbalancing", "ecs", "ecr", "ec2",
+                                                  "lambda", "sns"}
                for a in handler_module.IAM_ACTIONS)

@@ -12,8 +12,8 @@ from cicd.config import DEPLOY_STAGES, LOG_RETENTION_DAYS
 
 def test_every_log_group_keeps_14_days_and_is_kms_encrypted(stack):
     groups = stack.bodies("aws_cloudwatch_log_group")
-    # flow logs, the Lambda, the WAF, one per CodeBuild project (builds, test, activate), one per service x stage
-    assert len(groups) == 3 + (len(stack.cfg.services) + 2) + len(stack.cfg.services) * len(DEPLOY_STAGES)
+    # flow logs, the two Lambdas, the WAF, one per CodeBuild project (builds, test, activate), one per service x stage
+    assert len(groups) == 4 + (len(stack.cfg.services) + 2) + len(stack.cfg.services) * len(DEPLOY_STAGES)
     for group in groups:
         assert group.get("retention_in_days") == LOG_RETENTION_DAYS == 14, group["name"]
         assert stack.is_kms_key(group.get("kms_key_id")), group["name"]

@@ -108,7 +108,7 @@ def test_pipeline_failure_state_change_and_approval_rules_notify_the_topic(stack
 # --- the deployment-health Lambda ------------------------------------------------------------------
 
 def test_lambda_is_packaged_from_an_asset(stack):
-    _, function = stack.one("aws_lambda_function")
+    _, function = stack.the("aws_lambda_function", function_name=naming.health_function(stack.cfg))
     assert function["filename"].startswith("assets/")
     archive = stack.directory / function["filename"]
     assert archive.is_file(), archive
@@ -129,7 +129,7 @@ def test_lambda_is_packaged_from_an_asset(stack):
 
 
 def test_lambda_runtime_timeout_and_log_group(stack, cfg):
-    _, function = stack.one("aws_lambda_function")
+    _, function = stack.the("aws_lambda_function", function_name=naming.health_function(stack.cfg))
     assert function["function_name"] == naming.health_function(cfg)
     assert re.fullmatch(r"python3\.\d+", function["runtime"]), function["runtime"]
     assert 0 < function["timeout"] <= 60
@@ -138,7 +138,7 @@ def test_lambda_runtime_timeout_and_log_group(stack, cfg):
 
 
 def test_lambda_is_subscribed_to_the_alarm_topic_and_sns_may_invoke_it(stack):
-    function_name, _ = stack.one("aws_lambda_function")
+    function_name, _ = stack.the("aws_lambda_function", function_name=naming.health_function(stack.cfg))
     alarm_topics = _alarm_topics(stack)
     assert len(alarm_topics) == 1
     alarm_topic = alarm_topics.pop()

@@ -202,7 +202,9 @@ def test_skip_helper_writes_a_terraform_comment_and_rejects_bad_input():
 def test_health_lambda_has_reserved_concurrency_and_an_encrypted_dead_letter_queue(stack):
     from stack.health_lambda import RESERVED_CONCURRENCY
 
-    _, function = stack.one("aws_lambda_function")
+    from cicd import naming
+
+    _, function = stack.the("aws_lambda_function", function_name=naming.health_function(stack.cfg))
     assert function["reserved_concurrent_executions"] == RESERVED_CONCURRENCY == 5
     queue_name, queue = stack.ref(function["dead_letter_config"]["target_arn"], "aws_sqs_queue", "arn")
     assert stack.is_kms_key(queue["kms_master_key_id"])
