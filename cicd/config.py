@@ -137,6 +137,22 @@ def _smoke_requests(services: Tuple[Service, ...]) -> Callable[[str], Tuple[Smok
     return parse
 
 
+# S3's bucket naming rules beyond the character set (general purpose buckets; AWS S3 User Guide,
+# "General purpose bucket naming rules"): AWS refuses these names at CreateBucket.
+_BUCKET_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+_BUCKET_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+
+
+def _bucket_name(raw: str) -> str:
+    allowed = ("an S3 bucket name: 3-63 lowercase letters, digits, '.', '-', starting and ending with a "
+               "letter or digit, no '..', not an IP address, not starting with xn--/sthree-/amzn-s3-demo-, "
+               "not ending with -s3alias/--ol-s3/.mrap/--x-s3/--table-s3")
+    if (not _BUCKET.match(raw) or ".." in raw or re.match(r"^\d+\.\d+\.\d+\.\d+$", raw)
+            or raw.startswith(_BUCKET_RESERVED_PREFIXES) or raw.endswith(_BUCKET_RESERVED_SUFFIXES)):
+        raise ValueError(f"allowed: {allowed}")
+    return raw
+
+
 def _cidr(raw: str) -> str:
     try:
         net = ipaddress.IPv4Network(raw, strict=True)
@@ -341,7 +357,7 @@ def load_region(region: str, environments_dir: Path = ENVIRONMENTS_DIR) -> Regio
         source_repository=c.get("SOURCE_REPOSITORY", _match(re.compile(r"^[A-Za-z0-9._-]{1,100}$"),
                                                             "1-100 letters, digits, '.', '_', '-'")),
         source_branch=c.get("SOURCE_BRANCH", _match(_BRANCH, "a git branch name")),
-        state_bucket=c.get("STATE_BUCKET", _match(_BUCKET, "an S3 bucket name (3-63 lowercase, digits, '.', '-')")),
+        state_bucket=c.get("STATE_BUCKET", _bucket_name),
         state_key=c.get("STATE_KEY", _match(re.compile(r"^[A-Za-z0-9!_.*'()/-]{1,1024}$"), "an S3 object key")),
         state_region=c.get("STATE_REGION", lambda v: v or region),
         certificate_arn=c.get("CERTIFICATE_ARN", lambda v: _match(_CERT_ARN, "an ACM certificate ARN or empty")(v)

@@ -45,7 +45,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
-from cicd.emulator_wsgi import INSPECT_HOOK_EXECUTIONS, INSPECT_HOOK_STATUS, OneRequestAtATime
+from cicd.emulator_wsgi import HOLD_WRITES, INSPECT_HOOK_EXECUTIONS, INSPECT_HOOK_STATUS, OneRequestAtATime
 
 # Variables that would make a terraform/boto3 subprocess talk to real AWS or use other credentials.
 # They are removed by Emulator.subprocess_env().
@@ -126,6 +126,12 @@ class _Endpoint:
         with urllib.request.urlopen(f"{self.endpoint}{INSPECT_HOOK_EXECUTIONS}?{query}", timeout=30) as resp:  # noqa: S310
             return json.loads(resp.read())
 
+
+    def hold_writes(self, on: bool) -> None:
+        """Answer every non-S3 write 503 (retried by SDKs) until released; see emulator_wsgi.HOLD_WRITES."""
+        req = urllib.request.Request(f"{self.endpoint}{HOLD_WRITES}?on={int(on)}", data=b"", method="POST")
+        with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310 - loopback only
+            resp.read()
 
     def reset(self) -> None:
         """Drop every resource held by the emulator (moto's /moto-api/reset)."""

@@ -1,10 +1,12 @@
 """`nox -s emulator`: the whole pipeline deployed into a local AWS emulator, checked, torn down.
 
 Synthesizes both regions, starts one moto server process per region on a free loopback port (the
-regions share nothing, as in AWS), applies each region with the real Terraform AWS provider (local
-state), prints the outputs, fails if a second plan would change anything (drift), runs the blue/green
-rehearsal (cicd/rehearsal.py: the health Lambda's hook against what was deployed, its HTTP checks
-against a local stand-in for the green tasks), destroys everything and stops the
+regions share nothing, as in AWS), bootstraps each region's state bucket in its emulator, applies
+each region with the real Terraform AWS provider through the stack's own S3 backend and lock file
+(as on AWS; only the endpoint differs), prints the outputs, fails if a second plan would change
+anything (drift), runs the blue/green rehearsal (cicd/rehearsal.py: the health Lambda's hook
+against what was deployed, its HTTP checks against a local stand-in for the green tasks), destroys
+everything and stops the
 emulators. `--keep` leaves the emulators and the state running for exploration instead. Whatever
 fails (an emulator that dies mid-apply included), no terraform process, emulator or temporary state
 is left.
@@ -24,9 +26,9 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple, TypeVar
 
 from cicd import synth, teardown
 from cicd.config import RegionConfig, load_all
-from cicd.deploy import EMULATOR_DIR, emulator_workroot, print_outputs, synth_out
+from cicd.deploy import EMULATOR_DIR, Target, emulator_workroot, ensure_state_bucket, print_outputs, synth_out
 from cicd.errors import UserError, run_cli
-from cicd.emulator import EmulatorProcess, spawn
+from cicd.emulator import ACCOUNT_ID, EmulatorProcess, spawn
 from cicd.emulator_wsgi import REPLAYED, RETRY
 from cicd.terraform import Terraform, prepare_workdir, require_terraform
 
@@ -114,7 +116,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     succeeded = False
     try:
         for region in regions:
-            runs.append(_start_region(region, logs))
+            runs.append(_start_region(by_region[region], logs))
         for run in runs:
             _guarded(run, "apply", apply, run)
         for run in runs:
@@ -144,7 +146,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 kept = EMULATOR_DIR / f"last-failure-{run.region}.log"
                 shutil.copy2(run.emulator.log, kept)
                 print(f"{run.region}: emulator error log kept in {kept}", file=sys.stderr)
-            # The emulator's state was in memory: the local state files would describe nothing.
+            # The emulator (and the state bucket in it) was in memory: the work folder would describe nothing.
             shutil.rmtree(emulator_workroot(run.emulator.port), ignore_errors=True)
         shutil.rmtree(logs, ignore_errors=True)
     total = time.perf_counter() - started
@@ -163,15 +165,23 @@ def _retries(log: Path) -> Tuple[int, int]:
     return (len(lines), sum(REPLAYED in line for line in lines)) if lines else (0, 0)
 
 
-def _start_region(region: str, logs: Path) -> RegionRun:
-    """The region's own emulator process (regions share nothing in AWS either) and its work folder."""
+def _start_region(cfg: RegionConfig, logs: Path) -> RegionRun:
+    """The region's own emulator process (regions share nothing in AWS either), its state bucket and work folder."""
+    region = cfg.region
     emulator = spawn(logs / f"{region}.log")
-    workdir = prepare_workdir(synth_out() / "stacks" / region, emulator_workroot(emulator.port) / region,
-                              region, True)
-    run = RegionRun(region, Terraform(workdir, env=emulator.subprocess_env(region), label=region), emulator)
+    print(f"{region}: emulator {emulator.endpoint} (pid {emulator.pid})", flush=True)
+    where = Target(region=region, env=emulator.subprocess_env(region),
+                   workdir=emulator_workroot(emulator.port) / region, endpoint=emulator.endpoint,
+                   account=ACCOUNT_ID, emulator_arg=("--emulator", emulator.endpoint))
+    try:
+        ensure_state_bucket(cfg, where, auto_approve=True)
+    except BaseException:
+        emulator.stop()
+        raise
+    workdir = prepare_workdir(synth_out() / "stacks" / region, where.workdir, region, emulator.endpoint)
+    run = RegionRun(region, Terraform(workdir, env=where.env, label=region), emulator)
     # If the emulator dies, terraform would retry its requests for minutes: stop it at once instead.
     emulator.on_unexpected_exit(lambda _code: run.terraform.halt(f"the {region} emulator stopped"))
-    print(f"{region}: emulator {emulator.endpoint} (pid {emulator.pid})", flush=True)
     return run
 
 

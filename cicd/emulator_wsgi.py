@@ -1,5 +1,6 @@
-"""The emulator's WSGI layer in front of moto: one request at a time, lost answers given again, and a
-read-only inspection path. Used by :func:`cicd.emulator.start` (and so by every emulator process)."""
+"""The emulator's WSGI layer in front of moto: one request at a time, lost answers given again, a
+read-only inspection path and a switch that holds writes. Used by :func:`cicd.emulator.start` (and so
+by every emulator process)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import collections
 import io
 import json
 import logging
+import re
 import threading
 import time
 import urllib.parse
@@ -28,6 +30,31 @@ def _inspect_hook_status(environ: Any, start_response: Any) -> list:
     status = moto_patches.hook_status(query.get("deploymentId", [""])[0], query.get("hookExecutionId", [""])[0])
     start_response("200 OK", [("Content-Type", "application/json")])
     return [json.dumps({"status": status}).encode()]
+
+
+# POST ?on=1 / ?on=0. While on, every call that would change something, except S3's, is answered 503 (as
+# an AWS service outage would be; the SDK retries it) and never reaches moto. Reads and S3 (where
+# terraform keeps its state and lock file) go through. The tests use it to stop an apply at a known
+# point: the state lock held, nothing created yet (tests/test_state_lock_emulator.py).
+HOLD_WRITES = "/_cicd/hold-writes"
+_READS = ("Describe", "Get", "List", "BatchGet", "Head")
+_SIGV4_SERVICE = re.compile(r"Credential=[^/,]+/\d{8}/[^/]+/([^/]+)/aws4_request")
+
+
+def is_write(environ: Any) -> bool:
+    """A call that changes something outside S3 (by the SigV4 service and the operation's name)."""
+    service = _SIGV4_SERVICE.search(environ.get("HTTP_AUTHORIZATION", ""))
+    if service and service.group(1) == "s3":
+        return False
+    operation = (environ.get("HTTP_X_AMZ_TARGET") or environ.get("cicd.action") or "").rsplit(".", 1)[-1]
+    if operation:
+        return not operation.startswith(_READS)
+    return environ.get("REQUEST_METHOD") not in ("GET", "HEAD")
+
+
+def _held(_environ: Any, start_response: Any) -> list:
+    start_response("503 Service Unavailable", [("Content-Type", "application/json")])
+    return [b'{"__type": "ServiceUnavailable", "message": "writes are held (cicd emulator hold-writes)"}']
 
 
 def _inspect_hook_executions(environ: Any, start_response: Any) -> list:
@@ -64,10 +91,22 @@ class OneRequestAtATime:
         self.app = app
         self.lock = threading.Lock()
         self.answers = Answers()
+        self.holding_writes = False
+
+    def _hold_writes(self, environ: Any, start_response: Any) -> list:
+        query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
+        self.holding_writes = query.get("on", ["1"])[0] == "1"
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [json.dumps({"holding_writes": self.holding_writes}).encode()]
 
     def __call__(self, environ: Any, start_response: Any) -> list:
-        app = _INSPECT.get(environ.get("PATH_INFO"), self.app)
+        path = environ.get("PATH_INFO")
+        if path == HOLD_WRITES:
+            return self._hold_writes(environ, start_response)
+        app = _INSPECT.get(path, self.app)
         _note_query_action(environ)
+        if self.holding_writes and is_write(environ):
+            return _held(environ, start_response)
         answer: list = []
 
         def _start_response(status: str, headers: Any, exc_info: Any = None) -> Any:

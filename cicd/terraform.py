@@ -2,25 +2,31 @@
 
 The archived cdktf CLI is not involved: the synthesized cdk.tf.json is ordinary Terraform JSON.
 Against the local emulator the stack is copied into a work folder beside an override file that
-swaps the S3 backend for local state and points the provider at the emulator; the resources are
-exactly the ones deployed to AWS.
+points the provider at the emulator; the resources are exactly the ones deployed to AWS. The state
+backend is the stack's own S3 backend (bucket, key, region, encryption, lock file) in the emulator
+too: only where S3 is reached (the emulator's endpoint, path-style addressing) is added, through
+`terraform init -backend-config`, so the synthesized JSON stays the one AWS gets.
 """
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence
 
 from cicd.errors import UserError
 
 OVERRIDE_FILE = "emulator_override.tf.json"
+# Where the emulator's S3 is: partial backend configuration, merged into the stack's backend at init.
+BACKEND_FILE = "emulator.s3.tfbackend"
 
 
 def require_terraform() -> str:
@@ -32,9 +38,8 @@ def require_terraform() -> str:
 
 
 def emulator_override(region: str) -> dict:
-    """Local state and emulator-friendly provider settings; endpoints come from AWS_ENDPOINT_URL."""
+    """Emulator-friendly provider settings (endpoints come from AWS_ENDPOINT_URL); the backend is untouched."""
     return {
-        "terraform": {"backend": {"local": {"path": "terraform.tfstate"}}},
         "provider": {"aws": [{
             "region": region,
             "access_key": "testing",
@@ -45,6 +50,66 @@ def emulator_override(region: str) -> dict:
             "s3_use_path_style": True,
         }]},
     }
+
+
+def emulator_backend_config(endpoint: str) -> str:
+    """The S3 backend settings that reach the emulator (Terraform 1.11 S3 backend arguments, HCL).
+
+    Credentials and the region come from the stack's backend block and the environment, as on AWS.
+    """
+    return (f'endpoints = {{\n  s3  = "{endpoint}"\n  sts = "{endpoint}"\n}}\n'
+            "use_path_style = true\n")
+
+
+@dataclass(frozen=True)
+class LockInfo:
+    """Who holds a state lock, from terraform's "Lock Info" block or the lock file's JSON."""
+
+    id: str
+    who: str
+    operation: str
+    created: Optional[datetime]
+
+    @classmethod
+    def from_json(cls, data: Dict[str, str]) -> "LockInfo":
+        return cls(id=data.get("ID", ""), who=data.get("Who", "?"), operation=data.get("Operation", "?"),
+                   created=_parse_created(data.get("Created", "")))
+
+    def describe(self, now: Optional[datetime] = None) -> str:
+        """'root@ci-7 (apply, 42 s ago, lock ID 9d6d...)'."""
+        operation = self.operation.replace("OperationType", "").lower() or "?"
+        age = "age unknown"
+        if self.created:
+            seconds = max(0, int(((now or datetime.now(timezone.utc)) - self.created).total_seconds()))
+            age = (f"{seconds} s ago" if seconds < 120 else f"{seconds // 60} min ago" if seconds < 7200
+                   else f"{seconds // 3600} h ago")
+        return f"{self.who} ({operation}, {age}, lock ID {self.id})"
+
+
+class StateLocked(UserError):
+    """terraform could not take the state lock: another run holds it (or a killed one left it)."""
+
+    def __init__(self, label: str, lock: LockInfo):
+        self.lock = lock
+        super().__init__(f"{label}: the state is locked by {lock.describe()}")
+
+
+def _parse_created(text: str) -> Optional[datetime]:
+    """terraform's lock time: '2026-11-29 20:07:34.078645747 +0000 UTC' (Go) or RFC 3339 in the lock file."""
+    text = text.strip().replace(" UTC", "")
+    match = re.match(r"^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})(?:\.\d+)?\s*(Z|[+-]\d{2}:?\d{2})?$", text)
+    if not match:
+        return None
+    zone = (match.group(3) or "+0000").replace("Z", "+0000").replace(":", "")
+    return datetime.strptime(f"{match.group(1)} {match.group(2)} {zone}", "%Y-%m-%d %H:%M:%S %z")
+
+
+def lock_info(text: str) -> Optional[LockInfo]:
+    """The holder of the lock named in terraform's "Error acquiring the state lock" output, if it is one."""
+    if "Error acquiring the state lock" not in text:
+        return None
+    fields = dict(re.findall(r"^[\s│]*(ID|Who|Operation|Created):\s*(.*?)\s*$", text, flags=re.MULTILINE))
+    return LockInfo.from_json(fields) if fields.get("ID") else None
 
 
 @dataclass
@@ -98,6 +163,9 @@ class Terraform:
             self._process = None
         text = "".join(output)
         if code not in ok:
+            held = lock_info(text)
+            if held:
+                raise StateLocked(self.label, held)
             raise UserError(f"terraform {args[0]} ({self.label}) failed: {_first_error(text)}")
         return subprocess.CompletedProcess(command, code, text, "")
 
@@ -120,7 +188,14 @@ class Terraform:
                     pass
 
     def init(self, backend: bool = True) -> None:
-        self._run("init", "-input=false", "-no-color", *([] if backend else ["-backend=false"]))
+        args = [] if backend else ["-backend=false"]
+        if backend and (self.workdir / BACKEND_FILE).exists():
+            # The emulator's endpoint changes from run to run: no state migration, the state is in its bucket.
+            args = ["-reconfigure", f"-backend-config={BACKEND_FILE}"]
+        self._run("init", "-input=false", "-no-color", *args)
+
+    def force_unlock(self, lock_id: str) -> None:
+        self._run("force-unlock", "-force", "-no-color", lock_id)
 
     def plan(self, out: str = "tfplan", destroy: bool = False) -> PlanSummary:
         result = self._run("plan", "-input=false", "-no-color", "-detailed-exitcode", f"-out={out}",
@@ -194,8 +269,9 @@ def _first_error(text: str) -> str:
     return " ".join(" ".join(tail).split())[:600] or "no output"
 
 
-def prepare_workdir(stack_dir: Path, workdir: Path, region: str, emulator: bool) -> Path:
-    """Copy a synthesized stack into a work folder (keeping .terraform), adding the emulator override."""
+def prepare_workdir(stack_dir: Path, workdir: Path, region: str, emulator: Optional[str]) -> Path:
+    """Copy a synthesized stack into a work folder (keeping .terraform); with an emulator endpoint,
+    add the provider override and the backend settings that reach the emulator's S3."""
     workdir.mkdir(parents=True, exist_ok=True)
     for item in stack_dir.iterdir():
         target = workdir / item.name
@@ -204,9 +280,12 @@ def prepare_workdir(stack_dir: Path, workdir: Path, region: str, emulator: bool)
             shutil.copytree(item, target)
         else:
             shutil.copy2(item, target)
-    override = workdir / OVERRIDE_FILE
+    override, backend = workdir / OVERRIDE_FILE, workdir / BACKEND_FILE
     if emulator:
         override.write_text(json.dumps(emulator_override(region), indent=2))
-    elif override.exists():
-        override.unlink()
+        backend.write_text(emulator_backend_config(emulator))
+    else:
+        for path in (override, backend):
+            if path.exists():
+                path.unlink()
     return workdir

@@ -22,7 +22,7 @@ from stack.activation import Activation
 from stack.build import Builds
 from stack.blocks import blocks
 from stack.context import StackContext
-from stack.deployments import Deployments
+from stack.deployments import DEPLOYMENT_CONFIG, Deployments
 from stack.encryption import Encryption
 from stack.iam import Role
 from stack.notifications import Notifications
@@ -56,12 +56,12 @@ class Delivery(Construct):
             role.allow(["kms:Decrypt", "kms:GenerateDataKey"], [encryption.arn])
             self.stage_roles[stage_name] = role
         self.pipeline_role.allow(["sts:AssumeRole"], [r.arn for r in self.stage_roles.values()])
-        self.pipeline_role.allow(["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:GetBucketVersioning"],
-                                 artifacts + [storage.artifacts.arn])
+        self.pipeline_role.allow(["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"], artifacts)
+        self.pipeline_role.allow(["s3:GetBucketVersioning"], [storage.artifacts.arn])
         self.pipeline_role.allow(["kms:Decrypt", "kms:GenerateDataKey"], [encryption.arn])
 
         self.stage_roles["Source"].allow(
-            ["codecommit:GetBranch", "codecommit:GetCommit", "codecommit:UploadArchive",
+            ["codecommit:GetBranch", "codecommit:GetCommit", "codecommit:GetRepository", "codecommit:UploadArchive",
              "codecommit:GetUploadArchiveStatus", "codecommit:CancelUploadArchive"], [source.repository.arn])
         self.stage_roles["Build"].allow(["codebuild:StartBuild", "codebuild:BatchGetBuilds", "codebuild:StopBuild"],
                                         [p.arn for p in builds.builds.values()])
@@ -142,8 +142,12 @@ class Delivery(Construct):
                     for s in cfg.services])
         role.allow(["codedeploy:GetApplication", "codedeploy:GetApplicationRevision",
                     "codedeploy:RegisterApplicationRevision"], [ctx.arn("codedeploy", f"application:{app}")])
-        role.allow(["codedeploy:GetDeploymentConfig"], [ctx.arn("codedeploy", "deploymentconfig:*")])
-        role.allow_unscoped(["ecs:RegisterTaskDefinition"])
+        role.allow(["codedeploy:GetDeploymentConfig"],
+                   [ctx.arn("codedeploy", f"deploymentconfig:{DEPLOYMENT_CONFIG[stage]}")])
+        role.allow_on_all(["ecs:RegisterTaskDefinition"], exception=(
+            "the CodeDeployToECS action registers the new revision before its ARN exists; the CodePipeline "
+            "service-role reference grants RegisterTaskDefinition on '*'. What it may run is bounded by the "
+            "iam:PassRole grant below (only this stage's task roles, only to ecs-tasks)"))
         role.allow(["ecs:TagResource"], [ctx.arn("ecs", f"task-definition/{naming.task_family(cfg, stage, s)}:*")
                                          for s in cfg.services])
         mine = [d for (st, _), d in services.deployables.items() if st is stage]

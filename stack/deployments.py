@@ -39,10 +39,10 @@ class Deployments(Construct):
                              conditions={"StringEquals": {"aws:SourceAccount": ctx.account_id}}))
         self.role = role
         cluster = naming.cluster(cfg)
-        role.allow(["ecs:DescribeServices", "ecs:CreateTaskSet", "ecs:DeleteTaskSet",
-                    "ecs:UpdateServicePrimaryTaskSet"],
-                   [ctx.arn("ecs", f"service/{cluster}/{cfg.project}-*"),
-                    ctx.arn("ecs", f"task-set/{cluster}/{cfg.project}-*/*")])
+        # The Service Authorization Reference authorizes task-set calls on the task set, the others on the service.
+        role.allow(["ecs:DescribeServices", "ecs:UpdateServicePrimaryTaskSet"],
+                   [ctx.arn("ecs", f"service/{cluster}/{cfg.project}-*")])
+        role.allow(["ecs:CreateTaskSet", "ecs:DeleteTaskSet"], [ctx.arn("ecs", f"task-set/{cluster}/{cfg.project}-*/*")])
         role.allow_unscoped(["elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeListeners",
                              "elasticloadbalancing:DescribeRules"])
         listeners = [listener.arn for t in traffic.stages.values() for listener in (t.production, t.test)]
@@ -50,7 +50,11 @@ class Deployments(Construct):
         role.allow(["elasticloadbalancing:ModifyRule"],
                    [ctx.arn("elasticloadbalancing", f"listener-rule/app/{naming.alb(cfg, s)}/*") for s in DEPLOY_STAGES])
         role.allow(["lambda:InvokeFunction"], [hook_function_arn])
-        role.allow(["cloudwatch:DescribeAlarms"], [ctx.arn("cloudwatch", f"alarm:{cfg.project}-*")])
+        role.allow_on_all(["cloudwatch:DescribeAlarms"], exception=(
+            "CodeDeploy polls the group's alarms with its own DescribeAlarms request, whose AlarmTypes we "
+            "cannot see; composite results need the permission on '*' (CloudWatch API reference), and a "
+            "failed poll stops the deployment (ignorePollAlarmFailure is false). AWS's managed "
+            "AWSCodeDeployRoleForECS grants it on '*' too (read-only)"))
         role.allow(["sns:Publish"], [notifications.topic.arn])
         role.allow(["s3:GetObject", "s3:GetObjectVersion"], [f"{storage.artifacts.arn}/*"])
         role.allow(["kms:Decrypt", "kms:GenerateDataKey"], [encryption.arn])

@@ -29,11 +29,17 @@ class Encryption(Construct):
              "Resource": "*",
              "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn":
                                        f"arn:{ctx.partition}:logs:{cfg.region}:{ctx.account_id}:log-group:*"}}},
-            {"Sid": "ServicesPublishingToEncryptedTopics", "Effect": "Allow",
-             "Principal": {"Service": ["cloudwatch.amazonaws.com", "events.amazonaws.com",
-                                       "codestar-notifications.amazonaws.com"]},
+            {"Sid": "AlarmsPublishToEncryptedTopics", "Effect": "Allow",
+             "Principal": {"Service": "cloudwatch.amazonaws.com"},
              "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*",
              "Condition": {"StringEquals": {"aws:SourceAccount": ctx.account_id}}},
+            # No aws:SourceAccount/aws:SourceArn here: EventBridge's KMS requests for an encrypted SNS
+            # target carry neither (SNS guide, compatibility with AWS services), so such a condition
+            # would drop every pipeline notification silently. The topic policy still limits
+            # EventBridge to this account's rules.
+            {"Sid": "EventsPublishToEncryptedTopics", "Effect": "Allow",
+             "Principal": {"Service": "events.amazonaws.com"},
+             "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*"},
         ]
         self.key = KmsKey(
             self, "key",

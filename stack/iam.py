@@ -1,40 +1,29 @@
-"""IAM helpers: roles with a single-service trust policy and inline least-privilege policies."""
+"""IAM helpers: roles with a single-service trust policy and inline least-privilege policies.
+
+Which actions may be granted on Resource "*" is not decided here: the authorization gate
+(`python -m cicd.authz`, part of `nox -s policy`) checks every statement against AWS's Service
+Authorization Reference. `allow_unscoped` is for actions that AWS says support no resource type
+(granting them on an ARN is silently useless); `allow_on_all` is a declared exception for an
+action that *could* be scoped but must not be, with the reason recorded in the synthesized JSON
+beside the policy, where the gate reads it.
+"""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Dict, List, Optional, Sequence
 
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from constructs import Construct
 
-# Actions AWS does not scope to resources, so their statements must name Resource "*".
-# Each with the AWS reason (see the Service Authorization Reference of each service).
-UNSCOPED_ACTIONS = {
-    "ecr:GetAuthorizationToken": "returns a registry-wide token; the action has no resource type",
-    "ecs:RegisterTaskDefinition": "a task definition ARN does not exist before it is registered",
-    "ecs:DescribeTaskDefinition": "the action has no resource type",
-    "elasticloadbalancing:DescribeTargetHealth": "Describe* actions of ELBv2 support no resource-level permissions",
-    "elasticloadbalancing:DescribeTargetGroups": "Describe* actions of ELBv2 support no resource-level permissions",
-    "elasticloadbalancing:DescribeListeners": "Describe* actions of ELBv2 support no resource-level permissions",
-    "elasticloadbalancing:DescribeRules": "Describe* actions of ELBv2 support no resource-level permissions",
-    "xray:PutTraceSegments": "X-Ray has no resource types: tracing calls cannot be scoped",
-    "ec2:DescribeNetworkInterfaces": "Describe* actions of EC2 have no resource type",
-    "ec2:DescribeSubnets": "Describe* actions of EC2 have no resource type",
-    "xray:PutTelemetryRecords": "X-Ray has no resource types: tracing calls cannot be scoped",
-}
+COMMENT_KEY = "//"  # Terraform JSON ignores properties of this name
+EXCEPTIONS_KEY = "authz_exceptions"  # "//": {"authz_exceptions": {"<Sid>": "<reason>"}}
 
 
 def statement(actions: Sequence[str], resources: Sequence[str], **extra: Any) -> Dict[str, Any]:
-    """One Allow statement; Resource '*' only for UNSCOPED_ACTIONS (checked by the policy tests)."""
+    """One Allow statement."""
     return {"Effect": "Allow", "Action": sorted(set(actions)), "Resource": list(resources), **extra}
-
-
-def unscoped(actions: Sequence[str]) -> Dict[str, Any]:
-    missing = [a for a in actions if a not in UNSCOPED_ACTIONS]
-    if missing:
-        raise ValueError(f"{missing} are resource-scoped in AWS: name their ARNs instead of '*'")
-    return statement(actions, ["*"])
 
 
 def policy_document(statements: Sequence[Dict[str, Any]]) -> str:
@@ -56,6 +45,7 @@ class Role(Construct):
                  aws: Optional[str] = None, conditions: Optional[Dict] = None):
         super().__init__(scope, id)
         self.statements: List[Dict[str, Any]] = []
+        self.exceptions: Dict[str, str] = {}
         self.role = IamRole(self, "role", name=name, description=description,
                             assume_role_policy=trust(service, aws, conditions), max_session_duration=3600)
         self.arn = self.role.arn
@@ -66,12 +56,24 @@ class Role(Construct):
         return self
 
     def allow_unscoped(self, actions: Sequence[str]) -> "Role":
-        self.statements.append(unscoped(actions))
+        """Actions AWS authorizes on no resource type: only Resource "*" grants them (the gate checks it)."""
+        self.statements.append(statement(actions, ["*"]))
+        return self
+
+    def allow_on_all(self, actions: Sequence[str], *, exception: str) -> "Role":
+        """Resource "*" for actions that support resource types: a declared exception, with its reason."""
+        if not exception.strip():
+            raise ValueError(f"{self.name}: granting {list(actions)} on '*' needs the reason")
+        sid = "OnAll" + re.sub(r"[^A-Za-z0-9]", "", "".join(a.split(":")[-1] for a in sorted(actions)))[:80]
+        self.statements.append(statement(actions, ["*"], Sid=sid))
+        self.exceptions[sid] = " ".join(exception.split())
         return self
 
     def finish(self) -> "Role":
         """Write the inline policy once every construct has added what it needs."""
         if self.statements:
-            IamRolePolicy(self, "policy", name=f"{self.name}-policy", role=self.role.id,
-                          policy=policy_document(self.statements))
+            policy = IamRolePolicy(self, "policy", name=f"{self.name}-policy", role=self.role.id,
+                                   policy=policy_document(self.statements))
+            for sid, reason in sorted(self.exceptions.items()):
+                policy.add_override(f"{COMMENT_KEY}.{EXCEPTIONS_KEY}.{sid}", reason)
         return self

@@ -30,7 +30,7 @@ from stack.blocks import blocks
 from stack.context import StackContext
 from stack.network import Network
 from stack.policy import NO_CERTIFICATE, skip
-from stack.storage import Storage
+from stack.storage import Storage, alb_log_prefix
 
 TEST_LISTENER_PORT = 8080
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
@@ -111,7 +111,7 @@ class LoadBalancing(Construct):
         alb = Lb(self, f"{s}-alb", name=naming.alb(cfg, stage), load_balancer_type="application", internal=False,
                  security_groups=[alb_sg.id], subnets=[sn.id for sn in network.public_subnets],
                  drop_invalid_header_fields=True, enable_deletion_protection=stage is Stage.PRODUCTION,
-                 access_logs={"bucket": storage.logs.id, "prefix": f"{storage.alb_log_prefix}/{s}", "enabled": True},
+                 access_logs={"bucket": storage.logs.id, "prefix": alb_log_prefix(stage), "enabled": True},
                  # ELB checks at creation that the log bucket's policy lets it write.
                  depends_on=[storage.logs_policy])
         if stage is not Stage.PRODUCTION:

@@ -86,7 +86,10 @@ class Network(Construct):
                              description="VPC flow logs delivery to CloudWatch Logs",
                              service="vpc-flow-logs.amazonaws.com",
                              conditions={"StringEquals": {"aws:SourceAccount": ctx.account_id}}))
-        role.allow(["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-                   [flow_logs.arn, f"{flow_logs.arn}:*"])
+        role.allow(["logs:CreateLogStream", "logs:PutLogEvents"], [f"{flow_logs.arn}:*"])
+        role.allow(["logs:DescribeLogStreams"], [flow_logs.arn])
+        # The flow-logs guide lists DescribeLogGroups among the role's permissions; AWS authorizes it on no
+        # resource type, so only "*" grants it.
+        role.allow_unscoped(["logs:DescribeLogGroups"])
         FlowLog(self, "flow-log", vpc_id=self.vpc.id, traffic_type="ALL", log_destination_type="cloud-watch-logs",
                 log_destination=flow_logs.arn, iam_role_arn=role.arn, max_aggregation_interval=60)

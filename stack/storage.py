@@ -19,13 +19,19 @@ from cdktf_cdktf_provider_aws.s3_bucket_server_side_encryption_configuration imp
 from cdktf_cdktf_provider_aws.s3_bucket_versioning import S3BucketVersioningA
 from constructs import Construct
 
-from cicd.config import ARTIFACT_EXPIRATION_DAYS
+from cicd.config import ARTIFACT_EXPIRATION_DAYS, DEPLOY_STAGES, Stage
+from cicd.elb import elb_account
 from stack.blocks import blocks
 from stack.context import StackContext
 from stack.encryption import Encryption
 from stack.policy import skip
 
 LOG_EXPIRATION_DAYS = 90
+
+
+def alb_log_prefix(stage: Stage) -> str:
+    """Where a stage's ALB writes its access logs in the log bucket (the bucket policy names each one)."""
+    return f"alb/{stage.value}"
 
 
 def _tls_only(bucket: S3Bucket) -> dict:
@@ -55,6 +61,9 @@ class Storage(Construct):
             "noncurrent_version_expiration": [{"noncurrent_days": 7}],
             "abort_incomplete_multipart_upload": [{"days_after_initiation": 1}],
         }))
+        # ELB writes to <bucket>/<prefix>/AWSLogs/<account>/... and test-writes there when logging is
+        # switched on: the policy must name each ALB's exact prefix, or creating the ALB fails.
+        alb_logs = [f"{self.logs.arn}/{alb_log_prefix(stage)}/AWSLogs/{ctx.account_id}/*" for stage in DEPLOY_STAGES]
         self.logs_policy = S3BucketPolicy(self, "logs-policy", bucket=self.logs.id, policy=json.dumps({
             "Version": "2012-10-17",
             "Statement": [
@@ -65,10 +74,10 @@ class Storage(Construct):
                  "Condition": {"StringEquals": {"aws:SourceAccount": ctx.account_id}}},
                 {"Sid": "AlbAccessLogs", "Effect": "Allow",
                  "Principal": {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}, "Action": "s3:PutObject",
-                 "Resource": f"{self.logs.arn}/alb/AWSLogs/{ctx.account_id}/*"},
+                 "Resource": alb_logs},
                 {"Sid": "AlbAccessLogsLegacyRegions", "Effect": "Allow",
                  "Principal": {"AWS": f"arn:{ctx.partition}:iam::{elb_account(cfg.region)}:root"},
-                 "Action": "s3:PutObject", "Resource": f"{self.logs.arn}/alb/AWSLogs/{ctx.account_id}/*"},
+                 "Action": "s3:PutObject", "Resource": alb_logs},
             ],
         }, sort_keys=True))
 
@@ -90,7 +99,6 @@ class Storage(Construct):
         }))
         S3BucketPolicy(self, "artifacts-policy", bucket=self.artifacts.id, policy=json.dumps({
             "Version": "2012-10-17", "Statement": [_tls_only(self.artifacts)]}, sort_keys=True))
-        self.alb_log_prefix = "alb"
 
     def _harden(self, bucket: S3Bucket, name: str, kms_key_arn) -> None:
         S3BucketPublicAccessBlock(self, f"{name}-public-access", bucket=bucket.id, block_public_acls=True,
@@ -102,21 +110,3 @@ class Storage(Construct):
                  "bucket_key_enabled": True} if kms_key_arn else
                 {"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}})
         S3BucketServerSideEncryptionConfigurationA(self, f"{name}-sse", bucket=bucket.id, rule=blocks(rule))
-
-
-# ELB's own account per region, for ALB access logs in regions older than August 2022
-# (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/enable-access-logging.html).
-_ELB_ACCOUNTS = {
-    "us-east-1": "127311923021", "us-east-2": "033677994240", "us-west-1": "027434742980",
-    "us-west-2": "797873946194", "eu-west-1": "156460612806", "eu-central-1": "054676820928",
-    "eu-west-2": "652711504416", "ap-southeast-1": "114774131450", "ap-southeast-2": "783225319266",
-    "ap-northeast-1": "582318560864", "ca-central-1": "985666609251", "sa-east-1": "507241528517",
-}
-
-
-def elb_account(region: str) -> str:
-    if region not in _ELB_ACCOUNTS:
-        raise ValueError(f"no ELB log-delivery account known for {region}; add it to stack/storage.py")
-    return _ELB_ACCOUNTS[region]
-
-

@@ -74,6 +74,14 @@ def test_os_environ_does_not_leak_into_config(env_dir, monkeypatch):
 
 BAD_VALUES = [
     # (key, bad value, fragments of "what is allowed")
+    # S3's bucket naming rules, each refused by CreateBucket (the state bucket is created from this value)
+    ("STATE_BUCKET", "Shop-TFState", "an S3 bucket name", "lowercase"),
+    ("STATE_BUCKET", "ab", "3-63"),
+    ("STATE_BUCKET", "shop..tfstate", "no '..'"),
+    ("STATE_BUCKET", "192.168.10.20", "not an IP address"),
+    ("STATE_BUCKET", "xn--shop-tfstate", "xn--"),
+    ("STATE_BUCKET", "shop-tfstate-s3alias", "-s3alias"),
+    ("STATE_BUCKET", "shop-tfstate-", "ending with a letter or digit"),
     ("AWS_REGION", "us-west-2", "allowed: us-east-1"),  # real region, wrong folder
     ("AWS_REGION", "us-east-9", "not an AWS region"),
     ("AWS_REGION", "US-EAST-1", "not an AWS region"),

@@ -56,23 +56,66 @@ def test_emulator_url_must_be_a_local_endpoint(url: str) -> None:
 def test_confirmation_needs_a_terminal_or_auto_approve(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sys, "stdin", open(os.devnull))
     with pytest.raises(UserError, match="--auto-approve"):
-        deploy.confirm("us-east-1", terraform.PlanSummary(3, 0, 0), auto_approve=False)
-    assert deploy.confirm("us-east-1", terraform.PlanSummary(3, 0, 0), auto_approve=True)
+        deploy.confirm("us-east-1", "Apply?", auto_approve=False, what="plan has changes")
+    assert deploy.confirm("us-east-1", "Apply?", auto_approve=True, what="plan has changes")
 
 
-def test_emulator_override_swaps_backend_and_keeps_resources(tmp_path: Path) -> None:
+def test_emulator_keeps_the_s3_backend_and_only_adds_where_s3_is(tmp_path: Path) -> None:
+    """Issue #16: the emulator gets the stack's own S3 backend (lock file included), not a local-state override."""
     stack = tmp_path / "stack"
     stack.mkdir()
-    (stack / "cdk.tf.json").write_text(json.dumps({"resource": {"aws_sns_topic": {"t": {"name": "x"}}}}))
-    work = terraform.prepare_workdir(stack, tmp_path / "work", "us-west-2", emulator=True)
+    backend = {"s3": {"bucket": "shop-tfstate-us-west-2", "key": "k.tfstate", "region": "us-west-2", "encrypt": True,
+                      "use_lockfile": True}}
+    (stack / "cdk.tf.json").write_text(json.dumps({"terraform": {"backend": backend},
+                                                   "resource": {"aws_sns_topic": {"t": {"name": "x"}}}}))
+    work = terraform.prepare_workdir(stack, tmp_path / "work", "us-west-2", emulator="http://127.0.0.1:4510")
     override = json.loads((work / terraform.OVERRIDE_FILE).read_text())
-    assert override["terraform"]["backend"] == {"local": {"path": "terraform.tfstate"}}
+    assert "terraform" not in override  # no backend override
     provider = override["provider"]["aws"][0]
     assert provider["region"] == "us-west-2" and provider["s3_use_path_style"] is True
     assert "resource" not in override  # the emulator gets exactly the resources AWS gets
     assert json.loads((work / "cdk.tf.json").read_text()) == json.loads((stack / "cdk.tf.json").read_text())
-    terraform.prepare_workdir(stack, work, "us-west-2", emulator=False)
-    assert not (work / terraform.OVERRIDE_FILE).exists()
+    settings = (work / terraform.BACKEND_FILE).read_text()
+    assert 's3  = "http://127.0.0.1:4510"' in settings and "use_path_style = true" in settings
+    assert not {"bucket", "key", "region", "use_lockfile"} & {line.split("=")[0].strip() for line in settings.splitlines()}
+    terraform.prepare_workdir(stack, work, "us-west-2", emulator=None)
+    assert not (work / terraform.OVERRIDE_FILE).exists() and not (work / terraform.BACKEND_FILE).exists()
+
+
+def test_lock_error_names_holder_and_age() -> None:
+    """terraform's "Error acquiring the state lock" output becomes who holds the lock, since when, its ID."""
+    from datetime import datetime, timezone
+
+    text = "\n".join([
+        "╷", "│ Error: Error acquiring the state lock", "│ ",
+        "│ Error message: operation error S3: PutObject, https response error StatusCode: 412, api error",
+        "│ PreconditionFailed: At least one of the pre-conditions you specified did not hold",
+        "│ Lock Info:", "│   ID:        038e19d6-38d5-784c-84e7-04d09654f78b",
+        "│   Path:      shop-tfstate-us-east-1/cicd-pipeline/us-east-1.tfstate",
+        "│   Operation: OperationTypeApply", "│   Who:       ci@runner-7", "│   Version:   1.11.4",
+        "│   Created:   2026-11-29 20:07:34.078645747 +0000 UTC", "│   Info:      ", "╵"])
+    lock = terraform.lock_info(text)
+    assert lock is not None and lock.id == "038e19d6-38d5-784c-84e7-04d09654f78b" and lock.who == "ci@runner-7"
+    now = datetime(2026, 11, 29, 20, 8, 16, tzinfo=timezone.utc)
+    assert lock.describe(now) == "ci@runner-7 (apply, 42 s ago, lock ID 038e19d6-38d5-784c-84e7-04d09654f78b)"
+    assert "min ago" in lock.describe(datetime(2026, 11, 29, 20, 30, tzinfo=timezone.utc))
+    assert terraform.lock_info("Error: something else\n  ID: x") is None
+
+
+def test_a_locked_state_fails_in_one_line_with_the_unlock_command(tmp_path: Path) -> None:
+    script = tmp_path / "fake-terraform"
+    script.write_text("#!/bin/sh\necho 'Error: Error acquiring the state lock'\necho 'Lock Info:'\n"
+                      "echo '  ID:        abc-123'\necho '  Operation: OperationTypeApply'\necho '  Who:       a@b'\n"
+                      "echo '  Created:   2026-11-29 20:07:34.078645747 +0000 UTC'\nexit 1\n")
+    script.chmod(0o755)
+    tf = terraform.Terraform(tmp_path, label="us-east-1")
+    tf.binary = str(script)
+    with pytest.raises(terraform.StateLocked) as exc:
+        tf.plan()
+    where = deploy.Target(region="us-east-1", env={}, workdir=tmp_path, endpoint=None, account="1", emulator_arg=())
+    [line] = deploy._locked(exc.value, where).problems
+    assert line.startswith("us-east-1: the state is locked by a@b (apply, ") and "lock ID abc-123" in line
+    assert line.endswith("release the lock: nox -s deploy-east -- --unlock abc-123")
 
 
 def test_terraform_errors_become_one_line() -> None:

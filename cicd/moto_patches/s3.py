@@ -59,3 +59,40 @@ def _s3_logging_target_policy_check() -> None:
         "_log_permissions_enabled_policy",
         staticmethod(_log_permissions_enabled_policy),
     )
+
+
+def _secure_transport_only(statement: Any) -> bool:
+    """A statement whose only condition is `aws:SecureTransport` = false (the deny-plain-HTTP pattern)."""
+    condition = statement.get("Condition") if isinstance(statement, dict) else None
+    if not isinstance(condition, dict) or list(condition) != ["Bool"] or not isinstance(condition["Bool"], dict):
+        return False
+    values = condition["Bool"]
+    return list(values) == ["aws:SecureTransport"] and [str(v).lower() for v in _as_list(values["aws:SecureTransport"])] == ["false"]
+
+
+@_patch("s3_policy_secure_transport")
+def _s3_policy_secure_transport() -> None:
+    # moto 5.2.5, S3, every object operation on a bucket with a policy: FakeBucket.get_permission evaluates
+    # the policy ignoring each statement's Condition, so the usual TLS-only statement (Deny s3:* when
+    # aws:SecureTransport is false) denies every request, even over TLS: GetObject/HeadObject/PutObject
+    # answer 403 (Terraform's S3 backend cannot read or write its state). AWS applies that Deny only to
+    # requests that do not use TLS. The emulator is reached over loopback HTTP only because it is local;
+    # it stands for AWS's HTTPS endpoints, which every SDK and Terraform use, so the condition is taken as
+    # not met. Statements with any other condition are evaluated by moto as before.
+    from moto.iam.access_control import IAMPolicy, PermissionResult
+    from moto.s3 import models
+
+    def get_permission(self: Any, action: str, resource: str) -> Any:
+        if self.policy is None:
+            return PermissionResult.NEUTRAL
+        document = self.policy.decode() if isinstance(self.policy, bytes) else self.policy
+        try:
+            policy = json.loads(document)
+            statements = [s for s in _as_list(policy.get("Statement")) if not _secure_transport_only(s)]
+        except (ValueError, AttributeError):
+            return IAMPolicy(document).is_action_permitted(action, resource)
+        if not statements:
+            return PermissionResult.NEUTRAL
+        return IAMPolicy(json.dumps({**policy, "Statement": statements})).is_action_permitted(action, resource)
+
+    _replace("s3_policy_secure_transport", models.FakeBucket, "get_permission", get_permission)

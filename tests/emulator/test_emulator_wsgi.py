@@ -128,3 +128,43 @@ def test_answers_are_bounded() -> None:
     assert answers.earlier_success({"HTTP_AMZ_SDK_INVOCATION_ID": "inv-0"}) is None  # evicted (and too big)
     assert answers.earlier_success({"HTTP_AMZ_SDK_INVOCATION_ID": "inv-1"}) is None  # evicted
     assert answers.earlier_success({"HTTP_AMZ_SDK_INVOCATION_ID": "inv-4"}) == ("200 OK", [], b"xxxxx")
+
+
+def test_held_writes_never_reach_moto_while_reads_and_s3_do(aws, emulator) -> None:
+    """hold_writes(True): a create is answered 503 and not made; reads and S3 (state, lock file) go through;
+    released, the same create works. Through the real emulator and boto3's own request signing."""
+    from botocore.exceptions import ClientError
+
+    ssm, s3 = aws("ssm"), aws("s3")
+    bucket = f"hold-{id(ssm)}"
+    emulator.hold_writes(True)
+    try:
+        try:
+            ssm.put_parameter(Name="/held/p", Value="v", Type="String")
+            raise AssertionError("a write went through while writes were held")
+        except ClientError as err:
+            assert err.response["ResponseMetadata"]["HTTPStatusCode"] == 503
+        assert ssm.describe_parameters()["Parameters"] is not None  # reads go through
+        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+        s3.put_object(Bucket=bucket, Key="state.tflock", Body=b"{}", IfNoneMatch="*")  # S3 writes go through
+    finally:
+        emulator.hold_writes(False)
+    assert not [p for p in ssm.describe_parameters()["Parameters"] if p["Name"] == "/held/p"]  # never made
+    ssm.put_parameter(Name="/held/p", Value="v", Type="String")
+    assert ssm.get_parameter(Name="/held/p")["Parameter"]["Value"] == "v"
+
+
+def test_what_counts_as_a_write() -> None:
+    from cicd.emulator_wsgi import is_write
+
+    def signed(service: str, **extra: str) -> dict:
+        return {"HTTP_AUTHORIZATION": f"AWS4-HMAC-SHA256 Credential=testing/20261129/us-east-1/{service}/aws4_request, "
+                                      "SignedHeaders=host, Signature=x", **extra}
+
+    assert is_write(signed("ssm", HTTP_X_AMZ_TARGET="AmazonSSM.PutParameter", REQUEST_METHOD="POST"))
+    assert not is_write(signed("ssm", HTTP_X_AMZ_TARGET="AmazonSSM.GetParameters", REQUEST_METHOD="POST"))
+    assert is_write(signed("ec2", **{"cicd.action": "CreateVpc", "REQUEST_METHOD": "POST"}))
+    assert not is_write(signed("ec2", **{"cicd.action": "DescribeVpcs", "REQUEST_METHOD": "POST"}))
+    assert not is_write(signed("s3", REQUEST_METHOD="PUT"))  # state and lock file
+    assert is_write(signed("lambda", REQUEST_METHOD="POST"))  # REST: by method
+    assert not is_write(signed("lambda", REQUEST_METHOD="GET"))

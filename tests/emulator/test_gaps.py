@@ -178,6 +178,21 @@ def test_gap_s3_logging_target_policy(plain_aws) -> None:
     assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
 
 
+def test_gap_s3_policy_secure_transport(plain_aws) -> None:
+    """A TLS-only bucket policy (Deny when aws:SecureTransport is false) denies every object call: moto
+    ignores the condition. AWS denies only plain-HTTP requests."""
+    s3 = plain_aws("s3")
+    bucket = unique("tls")
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    s3.put_object(Bucket=bucket, Key="state", Body=b"{}")
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": f"arn:aws:s3:::{bucket}/*",
+         "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}))
+    with pytest.raises(ClientError) as exc:
+        s3.get_object(Bucket=bucket, Key="state")
+    assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+
+
 def test_gap_ec2_security_group_rule_descriptions(plain_aws) -> None:
     ec2 = plain_aws("ec2")
     vpc = ec2.create_vpc(CidrBlock="10.7.0.0/16")["Vpc"]["VpcId"]

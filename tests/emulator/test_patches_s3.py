@@ -99,3 +99,25 @@ def test_s3_logging_policy_parser() -> None:
     assert not allows(policy(Resource="arn:aws:s3:::logs/alb/*"), arn, "s3/x/")
     assert not allows(policy(Resource="arn:aws:s3:::logs/*", Action="s3:GetObject"), arn, "")
     assert not allows(policy(Resource="arn:aws:s3:::logs/*", Principal="*"), arn, "")
+
+
+def test_s3_policy_secure_transport(aws) -> None:
+    """moto 5.2.5 ignores a bucket policy statement's Condition, so the TLS-only Deny denied every object
+    call (Terraform's S3 backend could not read its state). Patched: that condition is taken as not met
+    (the emulator stands for AWS's HTTPS endpoints); any other Deny still denies."""
+    assert "s3_policy_secure_transport" in moto_patches.PATCHES
+    s3 = aws("s3")
+    bucket = _bucket(s3)
+    arn = f"arn:aws:s3:::{bucket}"
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {**_DENY_INSECURE, "Resource": [arn, f"{arn}/*"]}]}))
+    s3.put_object(Bucket=bucket, Key="state", Body=b"{}")
+    assert s3.get_object(Bucket=bucket, Key="state")["Body"].read() == b"{}"
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {**_DENY_INSECURE, "Resource": [arn, f"{arn}/*"]},
+        {"Effect": "Deny", "Principal": "*", "Action": "s3:GetObject", "Resource": f"{arn}/secret"}]}))
+    s3.put_object(Bucket=bucket, Key="secret", Body=b"x")
+    with pytest.raises(ClientError) as exc:
+        s3.get_object(Bucket=bucket, Key="secret")
+    assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    assert s3.get_object(Bucket=bucket, Key="state")["Body"].read() == b"{}"
