@@ -22,7 +22,7 @@ from stack.context import StackContext
 from stack.encryption import Encryption
 from stack.iam import Role
 from stack.policy import LOG_RETENTION, skip
-from stack.services import UNRELEASED
+from stack.services import UNRELEASED, Services
 from stack.storage import Storage
 
 IMAGE = "aws/codebuild/standard:7.0"
@@ -38,7 +38,8 @@ def targets(cfg) -> list:
 
 
 class Activation(Construct):
-    def __init__(self, scope: Construct, id: str, *, ctx: StackContext, encryption: Encryption, storage: Storage):
+    def __init__(self, scope: Construct, id: str, *, ctx: StackContext, encryption: Encryption, storage: Storage,
+                 services: Services):
         super().__init__(scope, id)
         cfg = ctx.cfg
         name = f"{cfg.project}-activate"
@@ -52,14 +53,14 @@ class Activation(Construct):
         skip(log_group, "CKV_AWS_338", LOG_RETENTION)
         role.allow(["logs:CreateLogStream", "logs:PutLogEvents"], [f"{log_group.arn}:*"])
         # The pipeline hands every CodeBuild action an input artifact (KMS-encrypted in the artifact bucket).
-        role.allow(["s3:GetObject", "s3:GetObjectVersion"], [f"{storage.artifacts.arn}/*"])
+        role.allow(["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"], [f"{storage.artifacts.arn}/*"])
         role.allow(["kms:Decrypt", "kms:GenerateDataKey"], [encryption.arn])
         role.allow(["ssm:GetParameter", "ssm:PutParameter"],
                    [ctx.arn("ssm", f"parameter{t['marker']}") for t in targets(cfg)])
         # Registering an ECS service's scalable target: Application Auto Scaling checks that the caller may
         # describe and update the service.
         role.allow(["application-autoscaling:RegisterScalableTarget"],
-                   [ctx.arn("application-autoscaling", "scalable-target/*")],
+                   [d.scaling.arn for d in services.deployables.values()],
                    Condition={"StringEquals": {"application-autoscaling:service-namespace": "ecs",
                                                "application-autoscaling:scalable-dimension":
                                                    "ecs:service:DesiredCount"}})

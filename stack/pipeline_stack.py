@@ -61,7 +61,8 @@ class PipelineStack(TerraformStack):
                                   notifications=notifications, hook_function_arn=health.function_arn)
         builds = Builds(self, "builds", ctx=ctx, encryption=encryption, storage=storage, registry=registry,
                         services=services)
-        activation = Activation(self, "activation", ctx=ctx, encryption=encryption, storage=storage)
+        activation = Activation(self, "activation", ctx=ctx, encryption=encryption, storage=storage,
+                                services=services)
         delivery = Delivery(self, "delivery", ctx=ctx, encryption=encryption, storage=storage, source=source,
                             builds=builds, services=services, deployments=deployments, notifications=notifications,
                             activation=activation)

@@ -48,8 +48,12 @@ class TestProbe(Construct):
                    [ctx.arn("ec2", "network-interface/*")]
                    + [ctx.arn("ec2", f"subnet/{sn.id}") for sn in network.private_subnets]
                    + [ctx.arn("ec2", f"security-group/{traffic.probe_sg.id}")])
-        role.allow(["ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"],
-                   [ctx.arn("ec2", "network-interface/*")])
+        role.allow_on_all(["ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses",
+                           "ec2:UnassignPrivateIpAddresses"], exception=(
+            "Lambda creates the function's network interfaces itself when it attaches it to the VPC, so their "
+            "ids exist only at run time and no ARN can name them beforehand; where they may be created is "
+            "bounded by the CreateNetworkInterface grant (the private subnets, the probe's security group). "
+            "AWSLambdaVPCAccessExecutionRole grants these on '*' too"))
         role.allow_unscoped(["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
                              "xray:PutTraceSegments", "xray:PutTelemetryRecords"])
         code = TerraformAsset(self, "code", path=package, type=AssetType.FILE)

@@ -54,6 +54,7 @@ class Deployable:
     log_group: CloudwatchLogGroup
     bare_taskdef: dict  # with <IMAGE1_NAME>, for the build's taskdef.json
     release_marker: SsmParameter
+    scaling: AppautoscalingTarget
 
 
 def released_count(marker: SsmParameter, count: int) -> str:
@@ -159,4 +160,4 @@ class Services(Construct):
         )
         bare = render_taskdef(cfg, stage, service, refs, None)
         return Deployable(service=ecs_service, exec_role=exec_role, task_role=task_role, log_group=log_group,
-                          bare_taskdef=bare, release_marker=marker)
+                          bare_taskdef=bare, release_marker=marker, scaling=scaling)
