@@ -58,6 +58,8 @@ def test_each_deploy_stage_activates_its_services_at_the_first_release(stack, cf
                       str(minimum(stack, scaling["min_capacity"], "released")), str(scaling["max_capacity"])))
     assert set(calls) == expected
     assert f'!= "{UNRELEASED}"' in commands[0]  # later releases change nothing
+    # CodeDeploy sizes the replacement from the service's desired count: the deploys start once it is raised
+    assert "aws ecs describe-services" in commands[0] and "desiredCount" in commands[0]
 
 
 def test_the_first_build_gives_the_bootstrap_tag_its_image(stack, cfg):
