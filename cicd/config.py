@@ -20,7 +20,8 @@ from cicd import source_config
 from cicd.errors import ConfigError
 from cicd.model import (  # noqa: F401  (re-exported: the configuration API everyone imports)
     ARTIFACT_EXPIRATION_DAYS, DEPLOY_STAGES, ENVIRONMENTS_DIR, FARGATE_SIZES, LOG_RETENTION_DAYS, ROOT,
-    UNTAGGED_IMAGE_EXPIRY_DAYS, Alarms, RegionConfig, Role, Service, SourceProvider, Stage, StageSize, StateBackend,
+    UNTAGGED_IMAGE_EXPIRY_DAYS, Alarms, RegionConfig, Role, Service, SmokeRequest, SourceProvider, Stage, StageSize,
+    StateBackend,
 )
 
 _DNS_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")
@@ -107,6 +108,37 @@ def _services(raw: str) -> Tuple[Service, ...]:
     return tuple(services)
 
 
+_SMOKE_ALLOWED = ("whitespace-separated service:/path:status[:body-regex], e.g. "
+                  "api-service:/api-service/items:200:^\\[ (a service of SERVICES, an absolute path, "
+                  "a status 100-599, a regular expression without spaces)")
+
+
+def _smoke_requests(services: Tuple[Service, ...]) -> Callable[[str], Tuple[SmokeRequest, ...]]:
+    def parse(raw: str) -> Tuple[SmokeRequest, ...]:
+        found: List[SmokeRequest] = []
+        for item in raw.split():
+            parts = item.split(":", 3)
+            if len(parts) < 3:
+                raise ValueError(f"{item!r}; allowed: {_SMOKE_ALLOWED}")
+            name, path, status = parts[:3]
+            body = parts[3] if len(parts) == 4 and parts[3] else None
+            if name not in {s.name for s in services}:
+                raise ValueError(f"{item!r}: {name!r} is not a service of SERVICES; allowed: {_SMOKE_ALLOWED}")
+            if not _HEALTH_PATH.match(path):
+                raise ValueError(f"{item!r}: path {path!r}; allowed: {_SMOKE_ALLOWED}")
+            if not status.isdigit() or not 100 <= int(status) <= 599:
+                raise ValueError(f"{item!r}: status {status!r}; allowed: {_SMOKE_ALLOWED}")
+            if body is not None:
+                try:
+                    re.compile(body)
+                except re.error as err:
+                    raise ValueError(f"{item!r}: body pattern {body!r} ({err}); allowed: {_SMOKE_ALLOWED}") from None
+            found.append(SmokeRequest(name, path, int(status), body))
+        return tuple(found)
+
+    return parse
+
+
 # S3's bucket naming rules beyond the character set (general purpose buckets; AWS S3 User Guide,
 # "General purpose bucket naming rules"): AWS refuses these names at CreateBucket.
 _BUCKET_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
@@ -190,6 +222,7 @@ DEFAULTS = {
     "SOURCE_PROVIDER": SourceProvider.CODECOMMIT.value,
     "SOURCE_CONNECTION_ARN": "",
     "SOURCE_MIRROR_REGIONS": "",
+    "SMOKE_REQUESTS": "",
 }
 KNOWN_KEYS = frozenset(REQUIRED) | frozenset(DEFAULTS)
 
@@ -338,6 +371,9 @@ def load_region(region: str, environments_dir: Path = ENVIRONMENTS_DIR) -> Regio
                               if v else None),
         replication_regions=c.get("ECR_REPLICATION_REGIONS", _regions),
     )
+    # Smoke requests name services: judged only once SERVICES itself is valid.
+    config["smoke_requests"] = (c.get("SMOKE_REQUESTS", _smoke_requests(config["services"]))
+                                if config["services"] else ())
     if config["state_region"] is not None and config["state_region"] != region:
         # The DR region must not depend on another region's state bucket (see README, Disaster recovery).
         c.problem("STATE_REGION", config["state_region"], f"must be this region ({region}) so regions never share state")
@@ -364,6 +400,7 @@ def load_region(region: str, environments_dir: Path = ENVIRONMENTS_DIR) -> Regio
         source_provider=provider,
         source_connection_arn=connection_arn,
         source_mirror_regions=mirror_regions,
+        smoke_requests=config["smoke_requests"] or (),
     )
 
 

@@ -74,8 +74,13 @@ def mermaid(model: Pipeline) -> str:
                 details.extend([f"{aid}dg", f"{aid}tg"])
                 out.append(f"      {aid} --> {aid}dg")
                 out.append(f"      {aid}dg --> {aid}tg")
+                if d.pre_traffic:
+                    out.append(f"      {aid}pt[{_label(f'pre-traffic test via test listener :{d.test_port}', *d.pre_traffic)}]")
+                    out.append(f"      {aid}dg -->|{_label('AfterAllowTestTraffic')}| {aid}pt")
+                    details.append(f"{aid}pt")
                 if d.alarms:
-                    title = f"rollback alarms ({len(d.alarms)})" if d.rollback_on_alarm else f"alarms ({len(d.alarms)})"
+                    title = (f"rollback alarms ({len(d.alarms)}, {d.service} only)" if d.rollback_on_alarm
+                             else f"alarms ({len(d.alarms)})")
                     out.append(f"      {aid}al[{_label(title, *d.alarms)}]")
                     verb = "rolls back on" if d.rollback_on_alarm else "stops on"
                     out.append(f"      {aid}dg -.->|{_label(verb)}| {aid}al")
@@ -83,6 +88,9 @@ def mermaid(model: Pipeline) -> str:
                 out.append("    end")
         for earlier, later in zip(ids, ids[1:]):  # run order k finishes before run order k+1 starts
             out.extend(f"    {a} --> {b}" for a in earlier for b in later)
+        if stage.notify_alarms:
+            out.append(f"    {sid}na[{_label('notify-only alarms (no rollback)', *stage.notify_alarms)}]")
+            alarms.append(f"{sid}na")
         out.append("  end")
     for i in range(1, len(model.stages)):
         out.append(f"  s{i} --> s{i + 1}")

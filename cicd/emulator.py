@@ -31,6 +31,7 @@ some ARNs with an empty account (CodeDeploy tags never read back); moto answers 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -42,9 +43,9 @@ import threading
 import urllib.parse
 import urllib.request
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
-from cicd.emulator_wsgi import HOLD_WRITES, INSPECT_HOOK_STATUS, OneRequestAtATime
+from cicd.emulator_wsgi import HOLD_WRITES, INSPECT_HOOK_EXECUTIONS, INSPECT_HOOK_STATUS, OneRequestAtATime
 
 # Variables that would make a terraform/boto3 subprocess talk to real AWS or use other credentials.
 # They are removed by Emulator.subprocess_env().
@@ -118,6 +119,13 @@ class _Endpoint:
         with urllib.request.urlopen(f"{self.endpoint}{INSPECT_HOOK_STATUS}?{query}", timeout=30) as resp:  # noqa: S310
             return json.loads(resp.read())["status"]
 
+    def hook_executions(self, deployment_id: str) -> dict[str, Any]:
+        """What CodeDeploy would know of a deployment's hooks (see INSPECT_HOOK_EXECUTIONS):
+        ``{"executions": {lifecycle event: hook execution id}, "rolledBack": bool}``."""
+        query = urllib.parse.urlencode({"deploymentId": deployment_id})
+        with urllib.request.urlopen(f"{self.endpoint}{INSPECT_HOOK_EXECUTIONS}?{query}", timeout=30) as resp:  # noqa: S310
+            return json.loads(resp.read())
+
 
     def hold_writes(self, on: bool) -> None:
         """Answer every non-S3 write 503 (retried by SDKs) until released; see emulator_wsgi.HOLD_WRITES."""
@@ -181,6 +189,23 @@ def _release_patches() -> None:
         _ACTIVE -= 1
         if _ACTIVE == 0:
             moto_patches.remove_all()
+
+
+@contextlib.contextmanager
+def patched() -> Iterator[None]:
+    """The compatibility patches in effect for in-process moto (``mock_aws``) while the block runs:
+    tests of code that talks to moto directly get the very fakes the emulator serves, not copies of
+    their own. Counted with the in-process emulators, so neither removes the patches under the other."""
+    from cicd import moto_patches
+
+    global _ACTIVE
+    with _ACTIVE_LOCK:
+        moto_patches.apply_all()
+        _ACTIVE += 1
+    try:
+        yield
+    finally:
+        _release_patches()
 
 
 def _check_free(host: str, port: int) -> None:

@@ -3,8 +3,10 @@
 Synthesizes both regions, starts one moto server process per region on a free loopback port (the
 regions share nothing, as in AWS), bootstraps each region's state bucket in its emulator, applies
 each region with the real Terraform AWS provider through the stack's own S3 backend and lock file
-(as on AWS; only the endpoint differs), prints the outputs, fails if a second plan would change anything (drift), exercises the
-health-check Lambda's handler against what was deployed, destroys everything and stops the
+(as on AWS; only the endpoint differs), prints the outputs, fails if a second plan would change
+anything (drift), runs the blue/green rehearsal (cicd/rehearsal.py: the health Lambda's hook
+against what was deployed, its HTTP checks against a local stand-in for the green tasks), destroys
+everything and stops the
 emulators. `--keep` leaves the emulators and the state running for exploration instead. Whatever
 fails (an emulator that dies mid-apply included), no terraform process, emulator or temporary state
 is left.
@@ -106,7 +108,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     synth.main([a for r in regions for a in ("--region", r)])
     require_terraform()
 
-    from cicd import lambda_exercise
+    from cicd import rehearsal
 
     EMULATOR_DIR.mkdir(parents=True, exist_ok=True)
     logs = Path(tempfile.mkdtemp(prefix="run-", dir=EMULATOR_DIR))  # this run's emulator error logs
@@ -123,8 +125,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if problems:
             raise UserError(problems)
         for run in runs:
-            _guarded(run, "the health Lambda exercise", lambda_exercise.run, by_region[run.region],
-                     run.emulator.subprocess_env(run.region), run.emulator.hook_status)
+            _guarded(run, "the blue/green rehearsal", rehearsal.run, by_region[run.region],
+                     run.emulator.subprocess_env(run.region), run.emulator)
         if args.keep:
             _hold(runs)
             succeeded = True

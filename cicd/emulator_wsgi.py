@@ -18,6 +18,9 @@ from typing import Any
 # AWS shows a hook's reported status only through the deployment it drives; moto runs no deployments,
 # so the emulator answers this one read-only path itself (cicd.moto_patches.hook_status, JSON).
 INSPECT_HOOK_STATUS = "/_cicd/codedeploy/hook-status"
+# CodeDeploy hands a hook its execution id when it invokes it; moto runs no deployment, so whoever stands in
+# for CodeDeploy (the blue/green rehearsal) reads the ids the patch issued here, with the rollback outcome.
+INSPECT_HOOK_EXECUTIONS = "/_cicd/codedeploy/hook-executions"
 
 
 def _inspect_hook_status(environ: Any, start_response: Any) -> list:
@@ -54,6 +57,19 @@ def _held(_environ: Any, start_response: Any) -> list:
     return [b'{"__type": "ServiceUnavailable", "message": "writes are held (cicd emulator hold-writes)"}']
 
 
+def _inspect_hook_executions(environ: Any, start_response: Any) -> list:
+    from cicd import moto_patches
+
+    deployment_id = urllib.parse.parse_qs(environ.get("QUERY_STRING", "")).get("deploymentId", [""])[0]
+    body = {"executions": moto_patches.hook_executions(deployment_id),
+            "rolledBack": moto_patches.rolled_back(deployment_id)}
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [json.dumps(body).encode()]
+
+
+_INSPECT = {INSPECT_HOOK_STATUS: _inspect_hook_status, INSPECT_HOOK_EXECUTIONS: _inspect_hook_executions}
+
+
 class OneRequestAtATime:
     """WSGI wrapper: each request handled alone, and a lost answer given again rather than the call redone.
 
@@ -87,7 +103,7 @@ class OneRequestAtATime:
         path = environ.get("PATH_INFO")
         if path == HOLD_WRITES:
             return self._hold_writes(environ, start_response)
-        app = _inspect_hook_status if path == INSPECT_HOOK_STATUS else self.app
+        app = _INSPECT.get(path, self.app)
         _note_query_action(environ)
         if self.holding_writes and is_write(environ):
             return _held(environ, start_response)

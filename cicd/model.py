@@ -81,6 +81,16 @@ class Service:
 
 
 @dataclass(frozen=True)
+class SmokeRequest:
+    """A request the pre-traffic test sends a replacement of `service` through the test listener."""
+
+    service: str
+    path: str
+    status: int
+    body: Optional[str] = None  # a regular expression the response body must contain a match of
+
+
+@dataclass(frozen=True)
 class StageSize:
     cpu: int
     memory: int
@@ -127,6 +137,13 @@ class RegionConfig:
     source_provider: SourceProvider = SourceProvider.CODECOMMIT
     source_connection_arn: Optional[str] = None
     source_mirror_regions: Tuple[str, ...] = ()
+    smoke_requests: Tuple[SmokeRequest, ...] = ()
+
+    def smoke_checks(self, service: Service) -> Tuple[SmokeRequest, ...]:
+        """What the pre-traffic test requests of a replacement through the test listener, which routes
+        `/<service>/...` to it: its health path under that prefix (200), then its declared smoke requests."""
+        return (SmokeRequest(service.name, f"/{service.name}{service.health_path}", 200),
+                *(r for r in self.smoke_requests if r.service == service.name))
 
     @property
     def is_primary(self) -> bool:

@@ -38,6 +38,23 @@ def alarm(cfg: RegionConfig, stage: Stage, service: Service, kind: str) -> str:
     return f"{deployment_group(cfg, stage, service)}-{kind}"
 
 
+def stage_alarm(cfg: RegionConfig, stage: Stage, kind: str) -> str:
+    """A stage-wide (notify-only) alarm: `{project}-alb-{stage}-{kind}` starts with no deployment group's
+    name (`{project}-{stage}-...`), so neither the hook nor the alarm path can take it for a service's."""
+    return f"{cfg.project}-alb-{stage.value}-{kind}"
+
+
+def release_marker(cfg: RegionConfig, stage: Stage, service: Service) -> str:
+    """The String parameter that records a service's first release in a stage (`none` until then): the
+    stack keeps the service at 0 tasks while it says `none` (stack/services.py, stack/activation.py)."""
+    return f"/{cfg.project}/released/{stage.value}/{service.name}"
+
+
+def test_probe(cfg: RegionConfig) -> str:
+    """The pre-traffic test probe function (stack/probe.py)."""
+    return f"{cfg.project}-test-probe"
+
+
 def codedeploy_application(cfg: RegionConfig) -> str:
     return f"{cfg.project}-ecs"
 

@@ -126,6 +126,10 @@ class Deploy:
     cpu: str
     memory: str
     endpoint: str
+    # The pre-traffic test (AfterAllowTestTraffic): "GET <path> -> <status>" per request the health
+    # Lambda sends through the test listener (its SMOKE_CHECKS), with the listener's port.
+    pre_traffic: Tuple[str, ...] = ()
+    test_port: str = ""
 
 
 @dataclass(frozen=True)
@@ -144,6 +148,7 @@ class Stage:
     name: str
     rows: Tuple[Tuple[Action, ...], ...]  # one row per run order, ascending; a row runs in parallel
     roles: Tuple[str, ...]
+    notify_alarms: Tuple[str, ...] = ()  # alarms of the stage that no deployment group rolls back on
 
     @property
     def actions(self) -> Tuple[Action, ...]:
@@ -182,7 +187,7 @@ def pipeline(doc: Doc) -> Pipeline:
         orders = sorted({a.run_order for a in actions})
         rows = tuple(tuple(a for a in actions if a.run_order == o) for o in orders)
         roles = tuple(dict.fromkeys(a.role for a in actions if a.role))
-        stages.append(Stage(stage["name"], rows, roles))
+        stages.append(Stage(stage["name"], rows, roles, _notify_alarms(doc, actions)))
     counts = tuple(sorted((rtype, len(items)) for rtype, items in (doc.doc.get("resource") or {}).items()))
     return Pipeline(doc.region, doc.name(body.get("name")), doc.name(body.get("role_arn")), tuple(stages), counts)
 
@@ -253,13 +258,52 @@ def _deploy(doc: Doc, stage: str, config: Dict[str, Any], endpoints: Dict[str, s
     service = str(tags.get("service") or doc.name(ecs.get("service_name")))
     stage_key = str(tags.get("stage") or stage.lower())
     endpoint = endpoints.get(f"{stage_key}/{service}")
+    pre_traffic, test_port = _pre_traffic(doc, group_name, pair)
     return Deploy(
         application=doc.name(config.get("ApplicationName", group.get("app_name"))),
         group=group_name, config=doc.name(group.get("deployment_config_name", "")),
         target_groups=target_groups, alarms=alarms, rollback_on_alarm=rollback_on_alarm,
         service=service, stage=stage_key, ecs_service=doc.name(ecs.get("service_name", "")),
         cpu=doc.name(taskdef.get("cpu", "?")), memory=doc.name(taskdef.get("memory", "?")),
-        endpoint=doc.expand(endpoint) if isinstance(endpoint, str) else "")
+        endpoint=doc.expand(endpoint) if isinstance(endpoint, str) else "",
+        pre_traffic=pre_traffic, test_port=test_port)
+
+
+def _notify_alarms(doc: Doc, actions: List[Action]) -> Tuple[str, ...]:
+    """Alarms on the ALB the stage's deployments use that no deployment group lists: they only notify."""
+    groups = [doc.target(g, "aws_codedeploy_deployment_group", by="deployment_group_name") or {}
+              for g in (a.deploy.group for a in actions if a.deploy)]
+    if not groups:
+        return ()
+    listed = {doc.name(a) for g in groups for a in (g.get("alarm_configuration") or {}).get("alarms") or []}
+    albs = set()
+    for group in groups:
+        pair = (group.get("load_balancer_info") or {}).get("target_group_pair_info") or {}
+        for arn in (pair.get("prod_traffic_route") or {}).get("listener_arns") or []:
+            listener = doc.target(arn, "aws_lb_listener") or {}
+            albs.add(listener.get("load_balancer_arn", "").replace(".arn}", ".arn_suffix}"))
+    found = []
+    for alarm in doc.resources("aws_cloudwatch_metric_alarm").values():
+        if (alarm.get("dimensions") or {}).get("LoadBalancer") in albs and doc.name(alarm["alarm_name"]) not in listed:
+            found.append(doc.name(alarm["alarm_name"]))
+    return tuple(sorted(found))
+
+
+def _pre_traffic(doc: Doc, group: str, pair: Dict[str, Any]) -> Tuple[Tuple[str, ...], str]:
+    """The health Lambda's SMOKE_CHECKS for `group`, and the port of the group's test listener."""
+    checks: List[str] = []
+    for function in doc.resources("aws_lambda_function").values():
+        variables = ((function.get("environment") or {}).get("variables") or {})
+        try:
+            mapping = json.loads(variables.get("SMOKE_CHECKS") or "{}")
+        except ValueError:
+            continue
+        checks += [f"GET {c['path']} → {c['status']}" + (f" ~ {c['body']}" if c.get("body") else "")
+                   for c in mapping.get(group) or []]
+    port = ""
+    for arn in (pair.get("test_traffic_route") or {}).get("listener_arns") or []:
+        port = str((doc.target(arn, "aws_lb_listener") or {}).get("port", ""))
+    return tuple(checks), port
 
 
 def _blocks(value: Any) -> List[Dict[str, Any]]:

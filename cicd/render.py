@@ -23,6 +23,8 @@ APPSPEC = "taskdefs/appspec.yaml.j2"
 BUILD_BUILDSPEC = "buildspecs/build.yml.j2"
 TEST_BUILDSPEC = "buildspecs/test.yml.j2"
 MIRROR_BUILDSPEC = "buildspecs/mirror.yml.j2"
+ACTIVATE_BUILDSPEC = "buildspecs/activate.yml.j2"
+BOOTSTRAP_TAG = "bootstrap"  # the image the first task definitions name; the service's first build pushes it
 IMAGE_PLACEHOLDER = "<IMAGE1_NAME>"  # CodePipeline's CodeDeployToECS replaces it with imageDetail.json's URI
 
 
@@ -167,6 +169,7 @@ def render_build_buildspec(cfg: RegionConfig, service: Service, taskdefs: Mappin
     return renderer.render(BUILD_BUILDSPEC, {
         "service_name": service.name,
         "service_path": f"services/{service.name}",
+        "bootstrap_tag": BOOTSTRAP_TAG,
         "build_parameters": [{"variable": p.key, "name": p.name} for p in build_parameters(cfg, service)],
         "deploy_files": [
             {
@@ -197,3 +200,10 @@ def render_mirror_buildspec(cfg: RegionConfig, renderer: Optional[Renderer] = No
         "source_url": codecommit_clone_url(cfg.region, cfg.source_repository),
         "target_urls": [codecommit_clone_url(r, cfg.source_repository) for r in cfg.source_mirror_regions],
     })
+
+
+def render_activate_buildspec(targets: Sequence[Dict[str, Any]], unreleased: str,
+                              renderer: Optional[Renderer] = None) -> str:
+    """The Activate project's buildspec; `targets` are dicts of stage, marker, resource_id, min, max."""
+    return (renderer or default_renderer()).render(ACTIVATE_BUILDSPEC, {"targets": list(targets),
+                                                                        "unreleased": unreleased})

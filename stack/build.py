@@ -59,6 +59,8 @@ class Builds(Construct):
                                "ecr:GetDownloadUrlForLayer", "ecr:InitiateLayerUpload", "ecr:PutImage",
                                "ecr:UploadLayerPart"], [r.arn for r in registry.repositories.values()])
         self.build_role.allow_unscoped(["ecr:GetAuthorizationToken"])
+        # Whether the bootstrap tag exists yet (the first build pushes it).
+        self.build_role.allow(["ecr:DescribeImages"], [r.arn for r in registry.repositories.values()])
         self.build_role.allow(["ssm:GetParameters"], [ctx.arn("ssm", "parameter/pipeline/build/*")])
 
     def _project(self, ctx: StackContext, encryption: Encryption, role: Role, name: str, description: str,

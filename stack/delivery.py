@@ -1,5 +1,8 @@
 """CodePipeline: Source -> Build (three builds in parallel) -> Test -> Staging -> Production.
 
+Each deploy stage starts with Activate (stack/activation.py: a stage's first release raises its
+services from the 0 tasks a fresh install runs), then deploys its services in parallel.
+
 Every stage's actions run under that stage's own role, which the pipeline role may only assume;
 production waits for a manual approval announced on the notifications topic.
 """
@@ -15,6 +18,7 @@ from constructs import Construct
 
 from cicd import naming
 from cicd.config import RegionConfig, Stage
+from stack.activation import Activation
 from stack.build import Builds
 from stack.blocks import blocks
 from stack.context import StackContext
@@ -44,10 +48,11 @@ def release_paths(cfg: RegionConfig) -> List[str]:
 class Delivery(Construct):
     def __init__(self, scope: Construct, id: str, *, ctx: StackContext, encryption: Encryption, storage: Storage,
                  source: Source, builds: Builds, services: Services, deployments: Deployments,
-                 notifications: Notifications):
+                 notifications: Notifications, activation: Activation):
         super().__init__(scope, id)
         cfg = ctx.cfg
         name = naming.pipeline(cfg)
+        self.activation = activation
         self.pipeline_role = ctx.role(Role(self, "pipeline-role", name=naming.role(cfg, "pipeline"),
                                            description="CodePipeline: artifact store and assuming the stage roles",
                                            service="codepipeline.amazonaws.com"))
@@ -79,6 +84,8 @@ class Delivery(Construct):
                                        [builds.test.arn])
         for stage, stage_name in ((Stage.STAGING, "Staging"), (Stage.PRODUCTION, "Production")):
             self._allow_deploy(ctx, self.stage_roles[stage_name], stage, deployments, services)
+            self.stage_roles[stage_name].allow(["codebuild:StartBuild", "codebuild:BatchGetBuilds",
+                                                "codebuild:StopBuild"], [activation.project.arn])
         self.stage_roles["Production"].allow(["sns:Publish"], [notifications.topic.arn])
 
         deploy_actions = {stage: self._deploy_actions(ctx, stage, deployments) for stage in (Stage.STAGING,
@@ -141,12 +148,18 @@ class Delivery(Construct):
 
     def _deploy_actions(self, ctx: StackContext, stage: Stage, deployments: Deployments) -> List[dict]:
         role = self.stage_roles["Staging" if stage is Stage.STAGING else "Production"]
-        actions = []
+        first = 1 if stage is Stage.STAGING else 2  # production: after the approval
+        actions = [{
+            "name": "Activate", "category": "Build", "owner": "AWS", "provider": "CodeBuild", "version": "1",
+            "run_order": first, "input_artifacts": [SOURCE_ARTIFACT], "role_arn": role.arn,
+            "configuration": {"ProjectName": self.activation.project.name,
+                              "EnvironmentVariables": json.dumps([{"name": "STAGE", "value": stage.value,
+                                                                   "type": "PLAINTEXT"}])}}]
         for svc in ctx.cfg.services:
             artifact = naming.artifact_name(svc, stage)
             actions.append({
                 "name": f"Deploy-{svc.name}", "category": "Deploy", "owner": "AWS", "provider": "CodeDeployToECS",
-                "version": "1", "run_order": 1 if stage is Stage.STAGING else 2, "input_artifacts": [artifact],
+                "version": "1", "run_order": first + 1, "input_artifacts": [artifact],
                 "role_arn": role.arn,
                 "configuration": {
                     "ApplicationName": deployments.application.name,

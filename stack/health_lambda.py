@@ -3,6 +3,7 @@ hook, and the alarm -> SNS -> Lambda path that stops a deployment and rolls it b
 from __future__ import annotations
 
 import atexit
+import json
 import functools
 import shutil
 import tempfile
@@ -17,12 +18,14 @@ from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
 from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
 from constructs import Construct
 
-from cicd import naming
+from cicd import naming, smoke
 from cicd.config import DEPLOY_STAGES, LOG_RETENTION_DAYS, ROOT
 from stack.context import StackContext
 from stack.encryption import Encryption
 from stack.iam import Role
-from stack.network import INTERFACE_ENDPOINTS
+from stack.load_balancing import TEST_LISTENER_PORT, LoadBalancing
+from stack.network import INTERFACE_ENDPOINTS, Network
+from stack.probe import TestProbe
 from stack.notifications import Notifications
 from stack.policy import LOG_RETENTION, skip
 
@@ -54,7 +57,7 @@ def _package(source_dir: Path) -> Path:
 
 class HealthLambda(Construct):
     def __init__(self, scope: Construct, id: str, *, ctx: StackContext, encryption: Encryption,
-                 notifications: Notifications):
+                 notifications: Notifications, traffic: LoadBalancing, network: Network):
         super().__init__(scope, id)
         cfg = ctx.cfg
         name = naming.health_function(cfg)
@@ -85,8 +88,19 @@ class HealthLambda(Construct):
             "the hook asks DescribeAlarms for AlarmTypes MetricAlarm and CompositeAlarm; the CloudWatch API "
             "reference: returning composite alarms needs cloudwatch:DescribeAlarms scoped to '*' (read-only)"))
         role.allow(["ecs:DescribeServices"], [ctx.arn("ecs", f"service/{naming.cluster(cfg)}/{cfg.project}-*")])
+        # Release images are tagged so ECR's lifecycle policy never expires them (hc_release): read the task
+        # sets' task definitions, then re-put each image's own manifest under a release-* tag.
+        role.allow_unscoped(["ecs:DescribeTaskDefinition"])
+        role.allow(["ecr:BatchGetImage", "ecr:PutImage"],
+                   [ctx.arn("ecr", f"repository/{naming.ecr_repository(cfg, svc)}") for svc in cfg.services])
         role.allow_unscoped(["elasticloadbalancing:DescribeTargetHealth", "elasticloadbalancing:DescribeTargetGroups",
                              "xray:PutTraceSegments", "xray:PutTelemetryRecords"])
+        # The pre-traffic test: the ALB nodes' private addresses (no resource type: Describe*), then the probe
+        # function inside the VPC (stack/probe.py), invoked synchronously.
+        self.probe = TestProbe(self, "probe", ctx=ctx, encryption=encryption, network=network, traffic=traffic,
+                               package=str(_package(SOURCE_DIR)), runtime=RUNTIME)
+        role.allow_unscoped(["ec2:DescribeNetworkInterfaces"])
+        role.allow(["lambda:InvokeFunction"], [self.probe.function_arn])
         role.allow(["sns:Publish"], [notifications.topic.arn])
         role.allow(["sqs:SendMessage"], [self.dead_letters.arn])
         role.allow(["kms:Decrypt", "kms:GenerateDataKey"], [encryption.arn])
@@ -104,6 +118,14 @@ class HealthLambda(Construct):
                 "PROJECT_NAME": cfg.project,
                 "MAX_ATTEMPTS": "3",
                 "PROBE_TIMEOUT_SECONDS": "5",
+                # What the pre-traffic test requests of each group's replacement (health path, smoke requests).
+                "SMOKE_CHECKS": smoke.smoke_checks_json(cfg),
+                "PROBE_FUNCTION": naming.test_probe(cfg),
+                "TEST_LISTENERS": json.dumps({
+                    naming.deployment_group(cfg, stage, svc): {"alb": traffic.stages[stage].alb.arn_suffix,
+                                                               "port": TEST_LISTENER_PORT,
+                                                               "scheme": traffic.stages[stage].scheme}
+                    for stage in DEPLOY_STAGES for svc in cfg.services}, sort_keys=True),
             }},
             depends_on=[log_group],
         )

@@ -1,7 +1,9 @@
 """Blue/green traffic: one internet-facing ALB per stage, shared by the services through path rules.
 
 Each ALB has a production listener (HTTPS with an HTTP redirect when CERTIFICATE_ARN is set, else
-HTTP) and a test listener reachable only from inside the VPC (HTTPS too when a certificate is set).
+HTTP) and a test listener (HTTPS too when a certificate is set) that only the pre-traffic test probe
+reaches: its security group admits the test port from the probe's security group alone (stack/probe.py),
+nothing from the internet or the rest of the VPC.
 Each service has a blue and a green target group; both listeners start on blue, and CodeDeploy moves
 the service's listener rules between blue and green during a deployment, so Terraform ignores the
 rules' actions afterwards. Until a certificate is set, the HTTP checks of the policy gate are skipped
@@ -54,6 +56,12 @@ class StageTraffic:
 class LoadBalancing(Construct):
     def __init__(self, scope: Construct, id: str, *, ctx: StackContext, network: Network, storage: Storage):
         super().__init__(scope, id)
+        cfg = ctx.cfg
+        # The pre-traffic test probe (a function in the private subnets) and nothing else reaches the test
+        # listeners: its only way out is the test port of the stages' ALBs.
+        self.probe_sg = SecurityGroup(self, "probe-sg", name=f"{cfg.project}-test-probe", vpc_id=network.vpc.id,
+                                      description="pre-traffic test probe: to the ALBs' test listeners only",
+                                      tags={"Name": f"{cfg.project}-test-probe"})
         self.stages: Dict[Stage, StageTraffic] = {}
         for stage in DEPLOY_STAGES:
             self.stages[stage] = self._stage(ctx, stage, network, storage)
@@ -77,8 +85,13 @@ class LoadBalancing(Construct):
                 skip(rule, "CKV_AWS_260", "port 80 only answers with a 301 redirect to HTTPS" if https
                      else NO_CERTIFICATE)
         VpcSecurityGroupIngressRule(self, f"{s}-alb-in-test", security_group_id=alb_sg.id,
-                                    description="test listener, from inside the VPC only", cidr_ipv4=cfg.vpc_cidr,
+                                    description="test listener, from the pre-traffic test probe only",
+                                    referenced_security_group_id=self.probe_sg.id,
                                     ip_protocol="tcp", from_port=TEST_LISTENER_PORT, to_port=TEST_LISTENER_PORT)
+        VpcSecurityGroupEgressRule(self, f"{s}-probe-out-test", security_group_id=self.probe_sg.id,
+                                   description=f"to the {s} ALB's test listener",
+                                   referenced_security_group_id=alb_sg.id,
+                                   ip_protocol="tcp", from_port=TEST_LISTENER_PORT, to_port=TEST_LISTENER_PORT)
         for port in sorted({svc.port for svc in cfg.services}):
             VpcSecurityGroupEgressRule(self, f"{s}-alb-out-{port}", security_group_id=alb_sg.id,
                                        description=f"to tasks on {port}", referenced_security_group_id=task_sg.id,

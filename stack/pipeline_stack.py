@@ -10,6 +10,7 @@ from constructs import Construct
 from cicd import naming
 from cicd.config import RegionConfig
 from stack.blocks import blocks
+from stack.activation import Activation
 from stack.build import Builds
 from stack.context import StackContext
 from stack.delivery import Delivery
@@ -54,14 +55,18 @@ class PipelineStack(TerraformStack):
                             traffic=traffic)
         monitoring = Monitoring(self, "monitoring", ctx=ctx, traffic=traffic, services=services,
                                 notifications=notifications)
-        health = HealthLambda(self, "health", ctx=ctx, encryption=encryption, notifications=notifications)
+        health = HealthLambda(self, "health", ctx=ctx, encryption=encryption, notifications=notifications,
+                              traffic=traffic, network=network)
         deployments = Deployments(self, "deployments", ctx=ctx, encryption=encryption, storage=storage,
                                   traffic=traffic, services=services, monitoring=monitoring,
                                   notifications=notifications, hook_function_arn=health.function_arn)
         builds = Builds(self, "builds", ctx=ctx, encryption=encryption, storage=storage, registry=registry,
                         services=services)
+        activation = Activation(self, "activation", ctx=ctx, encryption=encryption, storage=storage,
+                                services=services)
         delivery = Delivery(self, "delivery", ctx=ctx, encryption=encryption, storage=storage, source=source,
-                            builds=builds, services=services, deployments=deployments, notifications=notifications)
+                            builds=builds, services=services, deployments=deployments, notifications=notifications,
+                            activation=activation)
         if source.repository is not None and cfg.source_mirror_regions:
             SourceMirror(self, "source-mirror", ctx=ctx, encryption=encryption, source=source,
                          notifications=notifications)

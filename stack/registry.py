@@ -16,13 +16,23 @@ from stack.context import StackContext
 from stack.encryption import Encryption
 
 TAGGED_IMAGES_KEPT = 50
+# The health Lambda tags every image a release puts live (lambda/health_check/hc_release.py, same prefix).
+RELEASE_TAG_PREFIX = "release-"
+# ECR has no "keep" action: rule 2 claims released images, and ECR never lets a lower-priority rule
+# (the count rule) expire an image a higher-priority rule selected. Its own expiry is 10 years after
+# the push, far beyond any image a live or rollback task definition still runs.
+RELEASED_IMAGE_DAYS = 3650
 
 LIFECYCLE_POLICY = json.dumps({"rules": [
     {"rulePriority": 1, "description": f"expire untagged images after {UNTAGGED_IMAGE_EXPIRY_DAYS} days",
      "selection": {"tagStatus": "untagged", "countType": "sinceImagePushed", "countUnit": "days",
                    "countNumber": UNTAGGED_IMAGE_EXPIRY_DAYS},
      "action": {"type": "expire"}},
-    {"rulePriority": 2, "description": f"keep the newest {TAGGED_IMAGES_KEPT} tagged images",
+    {"rulePriority": 2, "description": "images a release put live: never expired by the count rule",
+     "selection": {"tagStatus": "tagged", "tagPrefixList": [RELEASE_TAG_PREFIX], "countType": "sinceImagePushed",
+                   "countUnit": "days", "countNumber": RELEASED_IMAGE_DAYS},
+     "action": {"type": "expire"}},
+    {"rulePriority": 3, "description": f"keep the newest {TAGGED_IMAGES_KEPT} other tagged images",
      "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": TAGGED_IMAGES_KEPT},
      "action": {"type": "expire"}},
 ]}, sort_keys=True)

@@ -4,6 +4,14 @@ service (CODE_DEPLOY controller, private subnets, no public IP) and auto scaling
 CodeDeploy owns a service's task definition, load balancer and desired count after the first
 deployment, so Terraform ignores changes to them; the desired count is steered through the
 auto-scaling minimum instead, which is how the DR failover scales production up.
+
+A fresh install runs no task. The first task definition names the `bootstrap` tag, which only the
+service's first build pushes; a task started before that would loop on CannotPullContainerError and
+set off the alarms. So each service starts at desired count 0 with an auto-scaling minimum of 0, and
+stays there while its release marker (a String parameter, `none`) says it was never released. The
+pipeline's Activate action (stack/activation.py) raises the minimum and sets the marker at the
+stage's first release, after the build pushed `bootstrap`; from then on Terraform reads the marker
+back on every plan and keeps the configured minimum (Terraform never writes the marker's value).
 """
 from __future__ import annotations
 
@@ -11,19 +19,20 @@ import json
 from dataclasses import dataclass, replace
 from typing import Dict, Tuple
 
-from cdktf import TerraformResourceLifecycle
+from cdktf import TerraformResourceLifecycle, Token
 from cdktf_cdktf_provider_aws.appautoscaling_policy import AppautoscalingPolicy
 from cdktf_cdktf_provider_aws.appautoscaling_target import AppautoscalingTarget
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.ecs_cluster import EcsCluster
 from cdktf_cdktf_provider_aws.ecs_service import EcsService
 from cdktf_cdktf_provider_aws.ecs_task_definition import EcsTaskDefinition
+from cdktf_cdktf_provider_aws.ssm_parameter import SsmParameter
 from constructs import Construct
 
 from cicd import naming
 from cicd.config import DEPLOY_STAGES, LOG_RETENTION_DAYS, Service, Stage
 from cicd.parameters import runtime_parameters
-from cicd.render import Refs, render_taskdef
+from cicd.render import BOOTSTRAP_TAG, Refs, render_taskdef
 from stack.blocks import blocks
 from stack.context import StackContext
 from stack.encryption import Encryption
@@ -33,7 +42,7 @@ from stack.network import Network
 from stack.policy import LOG_RETENTION, skip
 from stack.registry import Registry
 
-BOOTSTRAP_TAG = "bootstrap"  # the image the first task definition names, until the pipeline's first release
+UNRELEASED = "none"  # a release marker's value until the stage's first release
 CPU_TARGET_PERCENT = 60
 
 
@@ -44,6 +53,13 @@ class Deployable:
     task_role: Role
     log_group: CloudwatchLogGroup
     bare_taskdef: dict  # with <IMAGE1_NAME>, for the build's taskdef.json
+    release_marker: SsmParameter
+    scaling: AppautoscalingTarget
+
+
+def released_count(marker: SsmParameter, count: int) -> str:
+    """Terraform expression: `count` once the marker records a release, else 0 (no task to pull `bootstrap`)."""
+    return f'${{{marker.fqn}.insecure_value == "{UNRELEASED}" ? 0 : {count}}}'
 
 
 class Services(Construct):
@@ -106,9 +122,17 @@ class Services(Construct):
         stage_traffic = traffic.stages[stage]
         size = cfg.size(stage)
         service_name = naming.ecs_service(cfg, stage, service)
+        marker = SsmParameter(
+            self, f"{prefix}-released", name=naming.release_marker(cfg, stage, service), type="String",
+            insecure_value=UNRELEASED, description=f"First release of {service.name} ({stage.value}); "
+            "set by the pipeline's Activate action", tags={"stage": stage.value, "service": service.name},
+            # The pipeline writes it; Terraform only reads it back (refresh) to size the service.
+            lifecycle=TerraformResourceLifecycle(ignore_changes=["insecure_value"]))
+        skip(marker, "CKV2_AWS_34", "a release marker (none or a build id) is no secret")
         ecs_service = EcsService(
             self, f"{prefix}-service", name=service_name, cluster=self.cluster.arn,
-            task_definition=taskdef.arn, desired_count=size.desired_count, launch_type="FARGATE",
+            # 0 at creation: nothing to pull before the first build (CodeDeploy owns the count afterwards).
+            task_definition=taskdef.arn, desired_count=0, launch_type="FARGATE",
             platform_version="LATEST", deployment_controller={"type": "CODE_DEPLOY"},
             network_configuration={"subnets": [sn.id for sn in network.private_subnets],
                                    "security_groups": [stage_traffic.task_sg.id], "assign_public_ip": False},
@@ -121,7 +145,8 @@ class Services(Construct):
         scaling = AppautoscalingTarget(
             self, f"{prefix}-scaling", service_namespace="ecs", scalable_dimension="ecs:service:DesiredCount",
             resource_id=f"service/{naming.cluster(cfg)}/{service_name}",
-            min_capacity=size.desired_count, max_capacity=max(size.desired_count * 4, 2),
+            min_capacity=Token.as_number(released_count(marker, size.desired_count)),
+            max_capacity=max(size.desired_count * 4, 2),
             depends_on=[ecs_service],
         )
         AppautoscalingPolicy(
@@ -135,4 +160,4 @@ class Services(Construct):
         )
         bare = render_taskdef(cfg, stage, service, refs, None)
         return Deployable(service=ecs_service, exec_role=exec_role, task_role=task_role, log_group=log_group,
-                          bare_taskdef=bare)
+                          bare_taskdef=bare, release_marker=marker, scaling=scaling)

@@ -108,6 +108,11 @@ BAD_VALUES = [
     ("STATE_REGION", "us-west-2", "must be this region (us-east-1)"),
     ("ECR_REPLICATION_REGIONS", "us-east-1", "allowed: other AWS regions"),
     ("STAGING_DESIRED_COUNT", "many", "allowed: a whole number from 0 to 100"),
+    ("SMOKE_REQUESTS", "web:/x:200", "'web' is not a service of SERVICES", "allowed"),
+    ("SMOKE_REQUESTS", "api-service:items:200", "path 'items'", "allowed"),
+    ("SMOKE_REQUESTS", "api-service:/items:99", "status '99'", "allowed"),
+    ("SMOKE_REQUESTS", "api-service:/items", "allowed: whitespace-separated service:/path:status"),
+    ("SMOKE_REQUESTS", "api-service:/items:200:(", "body pattern '('", "allowed"),
 ]
 
 
@@ -130,6 +135,12 @@ def test_bad_value_is_one_clear_line(env_dir, key, value, allowed):
      [("web", 80, "/"), ("worker-2", 9000, "/healthz")]),
     ("CERTIFICATE_ARN", "arn:aws:acm:us-east-1:123456789012:certificate/abc-123", lambda c: c.certificate_arn,
      "arn:aws:acm:us-east-1:123456789012:certificate/abc-123"),
+    ("SMOKE_REQUESTS", "api-service:/api-service/items:200:^\\[ auth-service:/auth-service/login:401",
+     lambda c: [(r.service, r.path, r.status, r.body) for r in c.smoke_requests],
+     [("api-service", "/api-service/items", 200, "^\\["), ("auth-service", "/auth-service/login", 401, None)]),
+    ("SMOKE_REQUESTS", "auth-service:/auth-service/login:401",
+     lambda c: [(r.path, r.status) for r in c.smoke_checks(c.services[1])],
+     [("/auth-service/health", 200), ("/auth-service/login", 401)]),
 ])
 def test_good_values_load(env_dir, key, value, read, expected):
     assert read(load_region("us-east-1", environments_dir=env_dir(changes={key: value}))) == expected

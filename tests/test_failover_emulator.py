@@ -52,6 +52,24 @@ def test_failover_promotes_west_while_east_is_down(emulators, env) -> None:
     standby = _deploy("deploy", west_port, env)
     assert standby.returncode == 0, standby.stderr[-3000:] + standby.stdout[-3000:]
 
+    import boto3
+
+    def client(service: str):
+        return boto3.client(service, region_name=WEST, endpoint_url=f"http://127.0.0.1:{west_port}",
+                            aws_access_key_id="testing", aws_secret_access_key="testing")
+
+    cfg = load_region(WEST)
+    # A fresh install runs no task; us-west-2's own pipeline released both stages before the disaster (its
+    # Activate action sets each service's release marker; moto runs no pipeline, so the test does that).
+    minimum = {t["ResourceId"]: t["MinCapacity"]
+               for t in client("application-autoscaling").describe_scalable_targets(ServiceNamespace="ecs")[
+                   "ScalableTargets"]}
+    assert set(minimum.values()) == {0}, minimum
+    for stage in (Stage.STAGING, Stage.PRODUCTION):
+        for service in cfg.services:
+            client("ssm").put_parameter(Name=naming.release_marker(cfg, stage, service), Value="codebuild:release-1",
+                                        Overwrite=True)
+
     emulators["us-east-1"].stop()  # the primary region is gone
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", emulators["us-east-1"].port), timeout=2).close()
@@ -59,16 +77,10 @@ def test_failover_promotes_west_while_east_is_down(emulators, env) -> None:
     promoted = _deploy("failover", west_port, env)
     assert promoted.returncode == 0, promoted.stderr[-3000:] + promoted.stdout[-3000:]
     assert f"{WEST} now serves production" in promoted.stdout
-    cfg = load_region(WEST)
     for service in cfg.services:
         assert f"production/{service.name}: http" in promoted.stdout
 
-    import boto3
-
-    autoscaling = boto3.client("application-autoscaling", region_name=WEST,
-                               endpoint_url=f"http://127.0.0.1:{west_port}",
-                               aws_access_key_id="testing", aws_secret_access_key="testing")
-    targets = autoscaling.describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"]
+    targets = client("application-autoscaling").describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"]
     minimum = {t["ResourceId"]: t["MinCapacity"] for t in targets}
     full = cfg.promoted().size(Stage.PRODUCTION).desired_count
     assert full > cfg.size(Stage.PRODUCTION).desired_count  # the standby really was reduced

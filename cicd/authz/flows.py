@@ -337,9 +337,9 @@ def _codedeploy(b: Builder) -> None:
                               "elasticloadbalancing:ModifyRule", s.attr("aws_lb_listener_rule", rule_name, "arn"))
         b.as_role(f"{name}: CodeDeploy polls the rollback alarms", "codedeploy-ecs", role, "cloudwatch:DescribeAlarms",
                   any_alarm(s))
-        for (_, function) in s.items("aws_lambda_function"):
-            b.as_role(f"{name}: CodeDeploy invokes the hook", "hook", role, "lambda:InvokeFunction",
-                      s.arn("lambda", f"function:{s.value(function['function_name'])}"))
+        function = health_function(s)  # the AppSpec hook; the probe is the hook's to invoke, not CodeDeploy's
+        b.as_role(f"{name}: CodeDeploy invokes the hook", "hook", role, "lambda:InvokeFunction",
+                  s.arn("lambda", f"function:{s.value(function['function_name'])}"))
         for trigger in group.get("trigger_configuration") or []:
             b.publish(f"{name}: CodeDeploy trigger {trigger['trigger_name']}", "codedeploy-ecs",
                       s.value(trigger["trigger_target_arn"]), role_arn=role)
@@ -399,6 +399,14 @@ def any_alarm(s: Stack) -> str:
     return s.arn("cloudwatch", "alarm:any-composite-alarm-in-the-account")
 
 
+def health_function(s: Stack) -> Dict[str, Any]:
+    """The hook function: the one whose environment names the CodeDeploy application (the other one,
+    the pre-traffic test probe, calls no AWS API)."""
+    (function,) = [f for _, f in s.items("aws_lambda_function")
+                   if "CODEDEPLOY_APPLICATION" in ((f.get("environment") or {}).get("variables") or {})]
+    return function
+
+
 def lambda_requests(s: Stack, group: Dict[str, Any]) -> Dict[Tuple[str, str], List[Tuple[str, str]]]:
     """(service, operation) -> the (action, resource) AWS authorizes, for one deployment group.
 
@@ -409,8 +417,12 @@ def lambda_requests(s: Stack, group: Dict[str, Any]) -> Dict[Tuple[str, str], Li
     group_arn = s.arn("codedeploy", f"deploymentgroup:{app}/{name}")
     service = s.arn("ecs", f"service/{s.value(group['ecs_service']['cluster_name'])}/"
                            f"{s.value(group['ecs_service']['service_name'])}")
-    (_, function), = s.items("aws_lambda_function")
-    topic = s.value(function["environment"]["variables"]["NOTIFICATION_TOPIC_ARN"])
+    function = health_function(s)
+    variables = function["environment"]["variables"]
+    topic = s.value(variables["NOTIFICATION_TOPIC_ARN"])
+    # the group's service's repository (ECR repositories are `<project>/<service>`, cicd/naming.py)
+    repository = s.arn("ecr", f"repository/{s.value(variables['PROJECT_NAME'])}/{s.value(group['tags']['service'])}")
+    probe = s.arn("lambda", f"function:{s.value(variables['PROBE_FUNCTION'])}")
     return {
         ("codedeploy", "get_deployment"): [("codedeploy:GetDeployment", group_arn)],
         ("codedeploy", "get_deployment_group"): [("codedeploy:GetDeploymentGroup", group_arn)],
@@ -424,6 +436,13 @@ def lambda_requests(s: Stack, group: Dict[str, Any]) -> Dict[Tuple[str, str], Li
         ("elbv2", "describe_target_groups"): [("elasticloadbalancing:DescribeTargetGroups", "*")],
         ("elbv2", "describe_target_health"): [("elasticloadbalancing:DescribeTargetHealth", "*")],
         ("ecs", "describe_services"): [("ecs:DescribeServices", service)],
+        # release images protected from expiry (hc_release): DescribeTaskDefinition has no resource type
+        ("ecs", "describe_task_definition"): [("ecs:DescribeTaskDefinition", "*")],
+        ("ecr", "batch_get_image"): [("ecr:BatchGetImage", repository)],
+        ("ecr", "put_image"): [("ecr:PutImage", repository)],
+        # the pre-traffic test (hc_remote): the ALB nodes' addresses (no resource type), the probe function
+        ("ec2", "describe_network_interfaces"): [("ec2:DescribeNetworkInterfaces", "*")],
+        ("lambda", "invoke"): [("lambda:InvokeFunction", probe)],
         ("sns", "publish"): [("sns:Publish", topic), ("kms:GenerateDataKey", s.key_arn()),
                              ("kms:Decrypt", s.key_arn())],
     }
@@ -441,6 +460,8 @@ def _health_lambda(b: Builder) -> None:
             b.as_role(f"{fname}: Lambda sends a failed event to the DLQ", "lambda-dlq", role, "sqs:SendMessage",
                       s.value(dlq))
             b.kms(f"{fname}: DLQ key", "lambda-dlq", role, "kms:GenerateDataKey")
+        if function is not health_function(s):
+            continue  # the probe runs no AWS call of its own
         calls = handler_calls()
         for _, group in s.items("aws_codedeploy_deployment_group"):
             requests = lambda_requests(s, group)

@@ -65,6 +65,8 @@ TEMPLATES: Dict[str, Dict[str, str]] = {
     "aws_wafv2_web_acl": {"arn": ARN + "wafv2:{region}:{account}:regional/webacl/{name}/{uuid}"},
     "aws_codeconnections_connection": {"arn": ARN + "codeconnections:{region}:{account}:connection/{uuid}"},
     "aws_security_group": {"id": "sg-{hex16}"},
+    # Application Auto Scaling names a target by an id it assigns (scalable-target/<hex>)
+    "aws_appautoscaling_target": {"arn": ARN + "application-autoscaling:{region}:{account}:scalable-target/{hex16}"},
     "aws_subnet": {"id": "subnet-{hex16}"},
     "aws_vpc": {"id": "vpc-{hex16}"},
 }

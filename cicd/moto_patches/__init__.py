@@ -58,7 +58,7 @@ from . import ec2  # noqa: F401
 from . import awslambda  # noqa: F401
 from . import applicationautoscaling  # noqa: F401
 from . import codeconnections  # noqa: F401
-from .codedeploy import hook_status
+from .codedeploy import hook_executions, hook_status, rolled_back
 from .codepipeline import trust_policy_allows_service
 from .s3 import bucket_policy_allows_log_delivery
 
@@ -69,8 +69,10 @@ __all__ = [
     "applied",
     "apply_all",
     "bucket_policy_allows_log_delivery",
+    "hook_executions",
     "hook_status",
     "remove_all",
+    "rolled_back",
     "trust_policy_allows_service",
 ]
 

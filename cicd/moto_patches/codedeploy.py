@@ -139,22 +139,53 @@ def _codedeploy_update_delete() -> None:
 
 _HOOK_STATUSES = ("Succeeded", "Failed")  # what AWS accepts from a lifecycle hook
 _COMPLETED_DEPLOYMENT = ("Succeeded", "Failed", "Stopped")
+_HOOK_PLATFORMS = ("ECS", "Lambda")  # PutLifecycleEventHookExecutionStatus: Lambda and ECS deployments only
+
+
+def _appspec_hooks(revision: Any) -> list:
+    """The lifecycle events an AppSpecContent revision's `Hooks` section names (YAML or JSON), in order."""
+    import yaml
+
+    content = (((revision or {}).get("appSpecContent") or {}).get("content")) or ""
+    try:
+        spec = yaml.safe_load(content)
+    except yaml.YAMLError:
+        return []
+    hooks = spec.get("Hooks") if isinstance(spec, dict) else None
+    return [event for hook in hooks or [] if isinstance(hook, dict) for event in hook]
 
 
 @_patch("codedeploy_hook_status_and_stop")
 def _codedeploy_hook_status_and_stop() -> None:
     # moto 5.2.5, CodeDeploy: PutLifecycleEventHookExecutionStatus and StopDeployment are not implemented
-    # (HTTP 500), so a blue/green hook Lambda cannot report and an alarm-driven stop cannot happen. AWS:
-    # PutLifecycleEventHookExecutionStatus takes Succeeded or Failed for an existing deployment (once per
-    # hook execution: LifecycleEventAlreadyCompletedException after that) and answers the hook execution
-    # id; StopDeployment stops a deployment that is not complete yet (DeploymentAlreadyCompletedException
-    # otherwise). Limitation: moto runs no deployments, so it issues no hook execution ids; any id is taken
-    # for an existing deployment, and hook_status() below reads back what was reported.
-    from moto.codedeploy import responses
+    # (HTTP 500), so a blue/green hook Lambda cannot report and an alarm-driven stop cannot happen.
+    # AWS, PutLifecycleEventHookExecutionStatus: only for deployments of the Lambda and ECS compute platforms
+    # (UnsupportedActionForDeploymentTypeException otherwise); the hook execution id must be one CodeDeploy
+    # issued for that deployment when it invoked a hook of the AppSpec (InvalidLifecycleEventHookExecutionId
+    # Exception otherwise); Succeeded or Failed only; once per hook execution and never after the deployment
+    # finished (LifecycleEventAlreadyCompletedException); a Failed hook fails the deployment, which rolls back
+    # when the group's auto-rollback covers DEPLOYMENT_FAILURE. moto runs no deployment, so this patch issues
+    # the ids as CodeDeploy would: one hook execution per AppSpec hook, recorded when the deployment is created
+    # (read with hook_executions(), or the emulator's INSPECT_HOOK_EXECUTIONS path, by whoever stands in for
+    # CodeDeploy invoking the hook). StopDeployment stops a deployment that is not complete yet
+    # (DeploymentAlreadyCompletedException otherwise).
+    import uuid
+
+    from moto.codedeploy import models, responses
     from moto.core.exceptions import JsonRESTError
     from moto.core.responses import ActionResult
 
     cls = responses.CodeDeployResponse
+    backend_cls = models.CodeDeployBackend
+    original_create = backend_cls.create_deployment
+
+    def create_deployment(self: Any, application_name: str, deployment_group_name: str, revision: Any,
+                          *args: Any, **kwargs: Any) -> str:
+        deployment_id = original_create(self, application_name, deployment_group_name, revision, *args, **kwargs)
+        deployment = self.deployments[deployment_id]
+        if deployment.application.compute_platform in _HOOK_PLATFORMS:
+            deployment._cicd_hook_executions = {str(uuid.uuid4()): event for event in _appspec_hooks(revision)}
+        return deployment_id
 
     def _deployment(self: Any) -> Any:
         deployment_id = self._get_param("deploymentId")
@@ -166,9 +197,17 @@ def _codedeploy_hook_status_and_stop() -> None:
         deployment = _deployment(self)
         hook_id = self._get_param("lifecycleEventHookExecutionId")
         status = self._get_param("status")
-        if not hook_id:
+        platform = deployment.application.compute_platform
+        if platform not in _HOOK_PLATFORMS:
             raise JsonRESTError(
-                "InvalidLifecycleEventHookExecutionIdException", "A lifecycle event hook execution ID is required."
+                "UnsupportedActionForDeploymentTypeException",
+                f"This operation is supported only for Lambda and ECS deployments, not {platform}.",
+            )
+        if not hook_id or hook_id not in getattr(deployment, "_cicd_hook_executions", {}):
+            raise JsonRESTError(
+                "InvalidLifecycleEventHookExecutionIdException",
+                f"The lifecycle event hook execution ID {hook_id!r} is not valid for deployment "
+                f"{deployment.deployment_id}.",
             )
         if status not in _HOOK_STATUSES:
             raise JsonRESTError(
@@ -176,12 +215,19 @@ def _codedeploy_hook_status_and_stop() -> None:
                 f"The status {status!r} is not valid: a lifecycle hook reports Succeeded or Failed.",
             )
         reported = deployment.__dict__.setdefault("_cicd_hook_statuses", {})
-        if hook_id in reported:
+        if hook_id in reported or deployment.status in _COMPLETED_DEPLOYMENT:
             raise JsonRESTError(
                 "LifecycleEventAlreadyCompletedException",
-                f"The lifecycle event hook execution {hook_id} is already complete ({reported[hook_id]}).",
+                f"The lifecycle event hook execution {hook_id} is already complete "
+                f"({reported.get(hook_id) or 'deployment ' + deployment.status}).",
             )
         reported[hook_id] = status
+        if status == "Failed":
+            deployment.status = "Failed"
+            deployment.complete_time = _utcnow()
+            rollback = deployment.deployment_group.auto_rollback_configuration or {}
+            deployment._cicd_rolled_back = bool(rollback.get("enabled")) and "DEPLOYMENT_FAILURE" in (
+                rollback.get("events") or [])
         return ActionResult({"lifecycleEventHookExecutionId": hook_id})
 
     def stop_deployment(self: Any) -> ActionResult:
@@ -194,21 +240,41 @@ def _codedeploy_hook_status_and_stop() -> None:
         deployment.status = "Stopped"
         deployment.complete_time = _utcnow()
         deployment._cicd_stop_auto_rollback = bool(self._get_param("autoRollbackEnabled"))
+        deployment._cicd_rolled_back = deployment._cicd_stop_auto_rollback
         return ActionResult({"status": "Succeeded", "statusMessage": "Deployment stopped"})
 
     patch = "codedeploy_hook_status_and_stop"
+    _replace(patch, backend_cls, "create_deployment", create_deployment)
     _add(patch, cls, "put_lifecycle_event_hook_execution_status", put_lifecycle_event_hook_execution_status)
     _add(patch, cls, "stop_deployment", stop_deployment)
 
 
-def hook_status(deployment_id: str, hook_execution_id: str) -> str | None:
-    """The status a lifecycle hook reported (PutLifecycleEventHookExecutionStatus) for a deployment of an
-    in-process emulator, or None. (moto keeps its state in this process: a CLI emulator's is elsewhere.)"""
+def _deployment_of(deployment_id: str) -> Any:
     from moto.codedeploy.models import codedeploy_backends
 
     for regions in list(codedeploy_backends.values()):
         for backend in list(regions.values()):
             deployment = backend.deployments.get(deployment_id)
             if deployment is not None:
-                return getattr(deployment, "_cicd_hook_statuses", {}).get(hook_execution_id)
+                return deployment
     return None
+
+
+def hook_status(deployment_id: str, hook_execution_id: str) -> str | None:
+    """The status a lifecycle hook reported (PutLifecycleEventHookExecutionStatus) for a deployment of an
+    in-process emulator, or None. (moto keeps its state in this process: a CLI emulator's is elsewhere.)"""
+    deployment = _deployment_of(deployment_id)
+    return getattr(deployment, "_cicd_hook_statuses", {}).get(hook_execution_id) if deployment else None
+
+
+def hook_executions(deployment_id: str) -> Dict[str, str]:
+    """Lifecycle event -> the hook execution id CodeDeploy passes to that hook, for a deployment of an
+    in-process emulator ({} for an unknown deployment or one without hooks)."""
+    deployment = _deployment_of(deployment_id)
+    executions = getattr(deployment, "_cicd_hook_executions", {}) if deployment else {}
+    return {event: hook_id for hook_id, event in executions.items()}
+
+
+def rolled_back(deployment_id: str) -> bool:
+    """Whether the deployment ended with a rollback (a Failed hook with auto-rollback, or a stop with it)."""
+    return bool(getattr(_deployment_of(deployment_id), "_cicd_rolled_back", False))

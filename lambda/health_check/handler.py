@@ -43,6 +43,11 @@ IAM_ACTIONS = frozenset(
         "elasticloadbalancing:DescribeTargetGroups",
         "elasticloadbalancing:DescribeTargetHealth",
         "ecs:DescribeServices",
+        "ecs:DescribeTaskDefinition",
+        "ecr:BatchGetImage",
+        "ecr:PutImage",
+        "ec2:DescribeNetworkInterfaces",
+        "lambda:InvokeFunction",
         "sns:Publish",
     }
 )

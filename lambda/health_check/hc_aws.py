@@ -73,10 +73,15 @@ def session() -> boto3.session.Session:
     return _session
 
 
+# A synchronous invocation of the probe function lasts as long as its HTTP checks.
+_LONG_READS = {"lambda": Config(read_timeout=40)}
+
+
 def client(service: str) -> Any:
     # Cached so warm invocations reuse connections.
     if service not in _clients:
-        _clients[service] = session().client(service, config=_BOTO_CONFIG)
+        config = _BOTO_CONFIG.merge(_LONG_READS[service]) if service in _LONG_READS else _BOTO_CONFIG
+        _clients[service] = session().client(service, config=config)
     return _clients[service]
 
 

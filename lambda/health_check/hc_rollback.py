@@ -2,8 +2,11 @@
 
 The alarm's deployment group is the group of CODEDEPLOY_APPLICATION whose name, followed by "-",
 is the longest prefix of the alarm name (the longest wins so `shop-staging-api-service-x` is not
-attributed to a group `shop-staging-api`). Every deployment of that group that is Created, Queued,
-Ready or InProgress is stopped with autoRollbackEnabled=True, and a short report goes to
+attributed to a group `shop-staging-api`). The alarm must also be one of that group's rollback
+alarms (GetDeploymentGroup's alarmConfiguration): a notify-only alarm, or an ALB-wide one, never
+stops a deployment, so one failing service cannot roll back the services it shares an ALB with.
+Every deployment of that group, and only of that group, that is Created, Queued, Ready or
+InProgress is stopped with autoRollbackEnabled=True, and a short report goes to
 NOTIFICATION_TOPIC_ARN. OK and INSUFFICIENT_DATA transitions are logged and ignored.
 
 Humans are told whenever this function acted or could not act (API error, a stop that failed);
@@ -73,6 +76,13 @@ def _stop_group_deployments(alarm_name: str, cfg: Settings, budget: hc_aws.Budge
     parsed = parse_group_name(group, cfg.project)
     if parsed:
         rec["stage"], rec["service"] = parsed
+    info = hc_aws.call("codedeploy", "get_deployment_group", budget, tries, applicationName=cfg.application,
+                       deploymentGroupName=group).get("deploymentGroupInfo") or {}
+    watched = info.get("alarmConfiguration") or {}
+    rollback_alarms = {a.get("name") for a in watched.get("alarms") or []} if watched.get("enabled") else set()
+    if alarm_name not in rollback_alarms:
+        rec.update(verdict=IGNORED, reason=f"alarm {alarm_name} is not a rollback alarm of {group}: notify only")
+        return
 
     deployments: List[str] = hc_aws.collect(
         hc_aws.paginate("codedeploy", "list_deployments", budget, tries, "nextToken", "nextToken",

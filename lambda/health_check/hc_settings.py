@@ -11,6 +11,17 @@ stack shows every wrong value in one log line instead of one per invocation.
 | MAX_ATTEMPTS             | no       | 3       | integer 1..10 (AWS calls and HTTP probe attempts)    |
 | PROBE_TIMEOUT_SECONDS    | no       | 5       | number 0.5..20 (per HTTP probe attempt)              |
 | TEST_ENDPOINTS           | no       | {}      | JSON object: deployment group name -> http(s) URL    |
+| SMOKE_CHECKS             | no       | {}      | JSON object: group -> [{path, status, body?}]        |
+| PROBE_FUNCTION           | no       |         | name of the probe function inside the VPC           |
+| TEST_LISTENERS           | no       | {}      | JSON object: group -> {alb, port, scheme}            |
+
+With PROBE_FUNCTION and a group's TEST_LISTENERS entry (the ALB's `app/<name>/<id>`, the test
+listener's port and http/https), the group's SMOKE_CHECKS are sent by the probe function through the
+test listener (hc_remote); TEST_ENDPOINTS (direct requests from this function) is for local runs.
+
+SMOKE_CHECKS are the requests sent through a group's test endpoint (path appended to its URL): each
+must answer `status` exactly and, when `body` (a regular expression) is given, a body it matches. A
+group with a test endpoint but no checks is probed at its URL and must answer 2xx.
 """
 from __future__ import annotations
 
@@ -30,6 +41,8 @@ PROBE_TIMEOUT_RANGE = (0.5, 20.0)
 
 _APPLICATION = re.compile(r"^[A-Za-z0-9._+=,@-]{1,100}$")
 _PROJECT = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
+_FUNCTION = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_ALB_SUFFIX = re.compile(r"^app/[A-Za-z0-9-]{1,32}/[0-9a-f]{1,32}$")
 _TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$")
 
 
@@ -45,6 +58,9 @@ class Settings:
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
     probe_timeout: float = DEFAULT_PROBE_TIMEOUT_SECONDS
     test_endpoints: Mapping[str, str] = field(default_factory=dict)
+    smoke_checks: Mapping[str, Tuple[Mapping[str, object], ...]] = field(default_factory=dict)
+    probe_function: str = ""
+    test_listeners: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
 
 
 def load(environ: Optional[Mapping[str, str]] = None) -> Settings:
@@ -67,10 +83,77 @@ def load(environ: Optional[Mapping[str, str]] = None) -> Settings:
         env, "PROBE_TIMEOUT_SECONDS", DEFAULT_PROBE_TIMEOUT_SECONDS, PROBE_TIMEOUT_RANGE, problems
     )
     test_endpoints = _test_endpoints(env.get("TEST_ENDPOINTS", ""), problems)
+    smoke_checks = _smoke_checks(env.get("SMOKE_CHECKS", ""), problems)
+    probe_function = env.get("PROBE_FUNCTION", "").strip()
+    if probe_function and not _FUNCTION.match(probe_function):
+        problems.append(f"PROBE_FUNCTION={probe_function!r} is invalid (allowed: a Lambda function name)")
+    test_listeners = _test_listeners(env.get("TEST_LISTENERS", ""), problems)
 
     if problems:
         raise ConfigError("; ".join(problems))
-    return Settings(application, topic_arn, project, max_attempts, probe_timeout, test_endpoints)
+    return Settings(application, topic_arn, project, max_attempts, probe_timeout, test_endpoints, smoke_checks,
+                    probe_function, test_listeners)
+
+
+def _test_listeners(raw: str, problems: List[str]) -> Dict[str, Mapping[str, object]]:
+    raw = raw.strip()
+    if not raw:
+        return {}
+    try:
+        parsed = json.loads(raw)
+    except ValueError as exc:
+        problems.append(f"TEST_LISTENERS is not valid JSON ({exc})")
+        return {}
+    if not isinstance(parsed, dict):
+        problems.append("TEST_LISTENERS must be a JSON object of deployment group name -> {alb, port, scheme}")
+        return {}
+    listeners: Dict[str, Mapping[str, object]] = {}
+    for group, item in parsed.items():
+        ok = (isinstance(item, dict) and isinstance(item.get("alb"), str) and _ALB_SUFFIX.match(item["alb"])
+              and isinstance(item.get("port"), int) and 1 <= item["port"] <= 65535
+              and item.get("scheme") in ("http", "https"))
+        if not ok:
+            problems.append(f"TEST_LISTENERS[{group!r}]={item!r} is invalid "
+                            "(allowed: {alb: app/<name>/<id>, port: 1..65535, scheme: http|https})")
+            continue
+        listeners[group] = item
+    return listeners
+
+
+def _smoke_checks(raw: str, problems: List[str]) -> Dict[str, Tuple[Mapping[str, object], ...]]:
+    raw = raw.strip()
+    if not raw:
+        return {}
+    try:
+        parsed = json.loads(raw)
+    except ValueError as exc:
+        problems.append(f"SMOKE_CHECKS is not valid JSON ({exc})")
+        return {}
+    if not isinstance(parsed, dict):
+        problems.append("SMOKE_CHECKS must be a JSON object of deployment group name -> list of checks")
+        return {}
+    checks: Dict[str, Tuple[Mapping[str, object], ...]] = {}
+    for group, items in parsed.items():
+        good = []
+        for i, item in enumerate(items if isinstance(items, list) else [None]):
+            where = f"SMOKE_CHECKS[{group!r}][{i}]"
+            if not isinstance(item, dict) or not isinstance(item.get("path"), str) or not item["path"].startswith("/"):
+                problems.append(f"{where} needs a path starting with / (allowed: {{path, status, body?}})")
+                continue
+            status = item.get("status")
+            if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
+                problems.append(f"{where}.status={status!r} is invalid (allowed: an HTTP status 100..599)")
+                continue
+            body = item.get("body")
+            if body is not None:
+                try:
+                    re.compile(str(body))
+                except re.error as exc:
+                    problems.append(f"{where}.body={body!r} is not a regular expression ({exc})")
+                    continue
+            good.append({"path": item["path"], "status": status, "body": body})
+        checks[group] = tuple(good)
+    return checks
 
 
 def _int_in_range(

@@ -27,7 +27,12 @@ known-bad release is rolled back without spending more of the time budget.
    - Replacement unknown (service not found, no or several ACTIVE task sets, task set without a
      target group or with one outside the pair): every target group of the pair that has
      non-draining targets must have no bad target, and there must be >= 1 healthy target in all.
-4. HTTP probe of TEST_ENDPOINTS[group], when configured (see hc_probe).
+4. HTTP through the test listener, when TEST_ENDPOINTS[group] is configured (see hc_probe): the group's
+   SMOKE_CHECKS (health path and declared smoke requests: exact status, optional body pattern; a wrong
+   status, a timeout or a body mismatch -> Failed), or, without checks, a 2xx from the URL itself.
+5. Release images protected (hc_release): every ECR image named by the task definitions of the
+   service's task sets (the replacement, and the original a rollback returns to) is tagged
+   `release-...`, which the repositories' lifecycle policy never expires. No task set known -> Failed.
 
 AWS API errors (after hc_aws' bounded retries) propagate as hc_aws.AwsError; the caller turns
 them into Failed.
@@ -38,6 +43,8 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import hc_aws
 import hc_probe
+import hc_release
+import hc_remote
 from hc_settings import Settings, parse_group_name
 
 SUCCEEDED = "Succeeded"
@@ -87,12 +94,31 @@ def verify(deployment_id: str, cfg: Settings, budget: hc_aws.Budget, rec: Dict[s
     if verdict:
         return verdict
     url = cfg.test_endpoints.get(group)
-    if url:
+    checks = cfg.smoke_checks.get(group)
+    listener = cfg.test_listeners.get(group)
+    if cfg.probe_function and listener and checks:
+        verdict = hc_remote.probe(cfg.probe_function, listener, checks, cfg.probe_timeout, tries, budget, rec)
+        if verdict:
+            return verdict
+    elif url and checks:
+        result = hc_probe.check(url, checks, cfg.probe_timeout, tries, budget)
+        rec["probe"] = result
+        if not result["ok"]:
+            return FAILED, f"smoke request through the test listener failed: {result['error']}"
+    elif url:
         result = hc_probe.probe(url, cfg.probe_timeout, tries, budget)
         rec["probe"] = result
         if not result["ok"]:
             return FAILED, f"HTTP probe of {url} failed after {result['attempts']} attempt(s): {result['error']}"
-    return SUCCEEDED, "no alarm in ALARM, replacement targets healthy" + (", HTTP probe OK" if url else "")
+    task_definitions = rec.get("task_definitions") or []
+    if not task_definitions:
+        return FAILED, "no task set of the service is known: the release's image cannot be protected from expiry"
+    for task_definition in task_definitions:
+        verdict = hc_release.protect(task_definition, tries, budget, rec)
+        if verdict:
+            return verdict
+    tested = url or (cfg.probe_function and listener and checks)
+    return SUCCEEDED, "no alarm in ALARM, replacement targets healthy" + (", HTTP probe OK" if tested else "")
 
 
 def _check_alarms(group: str, tries: int, budget: hc_aws.Budget, rec: Dict[str, Any]) -> Optional[Verdict]:
@@ -185,7 +211,10 @@ def _replacement_arns(
     if not services:
         rec["replacement_note"] = f"ECS service not found: {described.get('failures')}"
         return None
-    active = [ts for ts in services[0].get("taskSets") or [] if ts.get("status") == "ACTIVE"]
+    task_sets = services[0].get("taskSets") or []
+    rec["task_definitions"] = sorted({ts["taskDefinition"] for ts in task_sets
+                                      if ts.get("status") in ("PRIMARY", "ACTIVE") and ts.get("taskDefinition")})
+    active = [ts for ts in task_sets if ts.get("status") == "ACTIVE"]
     own = [ts for ts in active if ts.get("externalId") == deployment_id]
     chosen = own if len(own) == 1 else active
     if len(chosen) != 1:

@@ -169,20 +169,27 @@ def test_spawned_emulator_has_its_own_patched_state(tmp_path) -> None:
 
 
 def test_hook_status_is_read_back_from_a_spawned_emulator(tmp_path) -> None:
-    """The read-only inspection path answers what a lifecycle hook reported (moto runs no deployments)."""
+    """The read-only inspection paths answer the hook executions the CodeDeploy patch issued for a
+    deployment and what a lifecycle hook reported (moto runs no deployments)."""
+    appspec = ('{"version": 0.0, "Resources": [{"TargetService": {"Type": "AWS::ECS::Service"}}], '
+               '"Hooks": [{"AfterAllowTestTraffic": "arn:aws:lambda:eu-west-1:123456789012:function:hook"}]}')
     with emulator_mod.spawn(tmp_path / "e.log") as emu:
         codedeploy = boto3.client("codedeploy", region_name="eu-west-1", endpoint_url=emu.endpoint,
                                   aws_access_key_id="testing", aws_secret_access_key="testing")
-        codedeploy.create_application(applicationName="app", computePlatform="Server")
+        codedeploy.create_application(applicationName="app", computePlatform="ECS")
         codedeploy.create_deployment_group(applicationName="app", deploymentGroupName="group",
                                            serviceRoleArn="arn:aws:iam::123456789012:role/cd")
-        deployment = codedeploy.create_deployment(applicationName="app", deploymentGroupName="group")["deploymentId"]
-        assert emu.hook_status(deployment, "hook-1") is None
+        deployment = codedeploy.create_deployment(
+            applicationName="app", deploymentGroupName="group",
+            revision={"revisionType": "AppSpecContent", "appSpecContent": {"content": appspec}})["deploymentId"]
+        hook = emu.hook_executions(deployment)["executions"]["AfterAllowTestTraffic"]
+        assert emu.hook_status(deployment, hook) is None
         codedeploy.put_lifecycle_event_hook_execution_status(
-            deploymentId=deployment, lifecycleEventHookExecutionId="hook-1", status="Failed")
-        assert emu.hook_status(deployment, "hook-1") == "Failed"
+            deploymentId=deployment, lifecycleEventHookExecutionId=hook, status="Failed")
+        assert emu.hook_status(deployment, hook) == "Failed"
         assert emu.hook_status(deployment, "hook-2") is None
-        assert emu.hook_status("d-UNKNOWN", "hook-1") is None
+        assert emu.hook_status("d-UNKNOWN", hook) is None
+        assert emu.hook_executions("d-UNKNOWN") == {"executions": {}, "rolledBack": False}
 
 
 def test_spawned_emulator_reports_an_unexpected_exit(tmp_path) -> None:

@@ -104,42 +104,80 @@ def test_codedeploy_update_delete(aws) -> None:
     cd.delete_deployment_group(applicationName=app, deploymentGroupName=group)
 
 
-def test_codedeploy_hook_status_and_stop(aws) -> None:
+_HOOKED = ('{"version": 0.0, "Resources": [{"TargetService": {"Type": "AWS::ECS::Service"}}], '
+           '"Hooks": [{"AfterAllowTestTraffic": "arn:aws:lambda:eu-west-1:123456789012:function:hook"}]}')
+
+
+def test_codedeploy_hook_status_and_stop(aws, emulator) -> None:
     """Gap: PutLifecycleEventHookExecutionStatus and StopDeployment are not implemented (a hook Lambda
-    cannot report; an alarm-driven stop cannot happen)."""
+    cannot report; an alarm-driven stop cannot happen). The patch answers as AWS does: only hook execution
+    ids CodeDeploy issued for the deployment (one per AppSpec hook), only ECS/Lambda deployments, once per
+    execution, never after the deployment finished; a Failed hook fails the deployment and rolls it back."""
     cd, app, group = _deployment_group(aws)
 
-    def deploy() -> str:
+    def deploy(content: str = _HOOKED, application: str = app, deployment_group: str = group) -> str:
         return cd.create_deployment(
-            applicationName=app,
-            deploymentGroupName=group,
-            revision={"revisionType": "AppSpecContent", "appSpecContent": {"content": "version: 0.0"}},
+            applicationName=application,
+            deploymentGroupName=deployment_group,
+            revision={"revisionType": "AppSpecContent", "appSpecContent": {"content": content}},
         )["deploymentId"]
 
-    first = deploy()
-    out = cd.put_lifecycle_event_hook_execution_status(
-        deploymentId=first, lifecycleEventHookExecutionId="hook-1", status="Succeeded"
-    )
-    assert out["lifecycleEventHookExecutionId"] == "hook-1"
-    assert moto_patches.hook_status(first, "hook-1") == "Succeeded"
-    assert moto_patches.hook_status(first, "hook-2") is None
-    assert moto_patches.hook_status("d-unknown", "hook-1") is None
-    for kwargs, code in [
-        ({"deploymentId": first, "lifecycleEventHookExecutionId": "hook-1", "status": "Failed"},
-         "LifecycleEventAlreadyCompletedException"),
-        ({"deploymentId": first, "lifecycleEventHookExecutionId": "hook-3", "status": "InProgress"},
-         "InvalidLifecycleEventHookExecutionStatusException"),
-        ({"deploymentId": "d-NOPE", "lifecycleEventHookExecutionId": "hook-1", "status": "Failed"},
-         "DeploymentDoesNotExistException"),
-    ]:
+    def put_error(**kwargs) -> str:
         with pytest.raises(ClientError) as exc:
             cd.put_lifecycle_event_hook_execution_status(**kwargs)
-        assert error_code(exc) == code, kwargs
+        return error_code(exc)
+
+    first = deploy()
+    executions = emulator.hook_executions(first)
+    assert set(executions["executions"]) == {"AfterAllowTestTraffic"} and executions["rolledBack"] is False
+    hook = executions["executions"]["AfterAllowTestTraffic"]
+    assert moto_patches.hook_executions(first) == {"AfterAllowTestTraffic": hook}
+    assert put_error(deploymentId=first, lifecycleEventHookExecutionId="hook-1",
+                     status="Succeeded") == "InvalidLifecycleEventHookExecutionIdException"
+    assert put_error(deploymentId=first, lifecycleEventHookExecutionId=hook,
+                     status="InProgress") == "InvalidLifecycleEventHookExecutionStatusException"
+    assert put_error(deploymentId="d-NOPE", lifecycleEventHookExecutionId=hook,
+                     status="Failed") == "DeploymentDoesNotExistException"
+    out = cd.put_lifecycle_event_hook_execution_status(
+        deploymentId=first, lifecycleEventHookExecutionId=hook, status="Succeeded")
+    assert out["lifecycleEventHookExecutionId"] == hook
+    assert moto_patches.hook_status(first, hook) == "Succeeded"
+    assert moto_patches.hook_status(first, "hook-2") is None
+    assert moto_patches.hook_status("d-unknown", hook) is None
+    assert put_error(deploymentId=first, lifecycleEventHookExecutionId=hook,
+                     status="Failed") == "LifecycleEventAlreadyCompletedException"
+    # another deployment's id is not this one's
+    other = deploy()
+    other_hook = moto_patches.hook_executions(other)["AfterAllowTestTraffic"]
+    assert other_hook != hook
+    assert put_error(deploymentId=first, lifecycleEventHookExecutionId=other_hook,
+                     status="Failed") == "InvalidLifecycleEventHookExecutionIdException"
+    # a Failed hook fails the deployment, rolled back (the group's auto-rollback covers DEPLOYMENT_FAILURE)
+    cd.put_lifecycle_event_hook_execution_status(
+        deploymentId=other, lifecycleEventHookExecutionId=other_hook, status="Failed")
+    assert cd.get_deployment(deploymentId=other)["deploymentInfo"]["status"] == "Failed"
+    assert emulator.hook_executions(other)["rolledBack"] is True
+    # a finished deployment takes no status; a deployment without hooks has no execution
+    stopped = deploy()
+    cd.stop_deployment(deploymentId=stopped, autoRollbackEnabled=True)
+    assert put_error(deploymentId=stopped, lifecycleEventHookExecutionId=moto_patches.hook_executions(stopped)[
+        "AfterAllowTestTraffic"], status="Succeeded") == "LifecycleEventAlreadyCompletedException"
+    bare = deploy("version: 0.0")
+    assert moto_patches.hook_executions(bare) == {}
+    # only Lambda and ECS deployments have lifecycle hooks
+    server_app = unique("srv")
+    cd.create_application(applicationName=server_app, computePlatform="Server")
+    cd.create_deployment_group(applicationName=server_app, deploymentGroupName="g",
+                               serviceRoleArn="arn:aws:iam::123456789012:role/cd")
+    server = deploy(application=server_app, deployment_group="g")
+    assert moto_patches.hook_executions(server) == {}
+    assert put_error(deploymentId=server, lifecycleEventHookExecutionId="any",
+                     status="Succeeded") == "UnsupportedActionForDeploymentTypeException"
 
     second = deploy()
     listed = cd.list_deployments(applicationName=app, deploymentGroupName=group,
                                  includeOnlyStatuses=["Created", "Queued", "Ready", "InProgress"])["deployments"]
-    assert set(listed) == {first, second}
+    assert {first, second} <= set(listed) and stopped not in listed and other not in listed
     assert cd.stop_deployment(deploymentId=second, autoRollbackEnabled=True)["status"] == "Succeeded"
     assert cd.get_deployment(deploymentId=second)["deploymentInfo"]["status"] == "Stopped"
     with pytest.raises(ClientError) as exc:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Tuple
@@ -81,31 +82,34 @@ def aws(env: None) -> Iterator[Recorder]:
 
 
 @pytest.fixture
-def codedeploy_gap(monkeypatch: pytest.MonkeyPatch) -> Dict[str, List[Dict[str, Any]]]:
-    """moto 5.2.5 gap: CodeDeploy PutLifecycleEventHookExecutionStatus and StopDeployment are not
-    implemented (moto's dispatcher raises NotImplementedError). Both are added to moto's
-    CodeDeployResponse for the duration of one test, so calls still go through botocore's
-    serialisation and moto's routing; the parsed request is recorded for assertions.
-    test_moto_gap_exists fails once moto implements them - then drop this fixture."""
+def codedeploy_gap() -> Iterator[Dict[str, List[Dict[str, Any]]]]:
+    """moto 5.2.5 gaps: CodeDeploy PutLifecycleEventHookExecutionStatus and StopDeployment are not
+    implemented, and GetDeploymentGroup answers no alarm configuration. The emulator's own patches
+    (cicd/moto_patches/codedeploy.py, shown by tests/emulator/test_gaps.py) serve them for the test,
+    so these tests meet the same AWS-like checks as the emulator (real hook execution ids, ECS/Lambda
+    deployments only, none after the deployment finished). Each request that reached moto is recorded
+    (parsed parameters) for assertions."""
+    from cicd import emulator
+
     sent: Dict[str, List[Dict[str, Any]]] = {"put_lifecycle_event_hook_execution_status": [], "stop_deployment": []}
+    keys = {"put_lifecycle_event_hook_execution_status": ("deploymentId", "lifecycleEventHookExecutionId", "status"),
+            "stop_deployment": ("deploymentId", "autoRollbackEnabled")}
+    with emulator.patched():
+        served = {name: CodeDeployResponse.__dict__[name] for name in keys}
 
-    def put_lifecycle_event_hook_execution_status(self: CodeDeployResponse) -> ActionResult:
-        params = {k: self._get_param(k) for k in ("deploymentId", "lifecycleEventHookExecutionId", "status")}
-        sent["put_lifecycle_event_hook_execution_status"].append(params)
-        # Like AWS: a status for a deployment that does not exist is rejected.
-        self.codedeploy_backend.get_deployment(params["deploymentId"])
-        return ActionResult({"lifecycleEventHookExecutionId": params["lifecycleEventHookExecutionId"]})
+        def recording(name: str) -> Any:
+            def call(self: CodeDeployResponse) -> ActionResult:
+                sent[name].append({k: self._get_param(k) for k in keys[name]})
+                return served[name](self)
+            return call
 
-    def stop_deployment(self: CodeDeployResponse) -> ActionResult:
-        params = {k: self._get_param(k) for k in ("deploymentId", "autoRollbackEnabled")}
-        sent["stop_deployment"].append(params)
-        deployment = self.codedeploy_backend.get_deployment(params["deploymentId"])
-        deployment.status = "Stopped"
-        return ActionResult({"status": "Pending", "statusMessage": "Stop requested"})
-
-    for method in (put_lifecycle_event_hook_execution_status, stop_deployment):
-        monkeypatch.setattr(CodeDeployResponse, method.__name__, method, raising=False)
-    return sent
+        for name in keys:
+            setattr(CodeDeployResponse, name, recording(name))
+        try:
+            yield sent
+        finally:
+            for name, method in served.items():
+                setattr(CodeDeployResponse, name, method)
 
 
 @pytest.fixture
@@ -145,6 +149,8 @@ def http_server() -> Iterator[Tuple[str, List[str]]]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 - http.server API
             hits.append(self.path)
+            if self.path == "/slow":
+                time.sleep(1.5)
             ok = self.path == "/health" or (self.path == "/flaky" and hits.count("/flaky") > 1)
             self.send_response(200 if ok else 500)
             self.end_headers()

@@ -39,10 +39,19 @@ GROUP = "shop-staging-api-service"
 TOPIC_ARN = f"arn:aws:sns:{REGION}:{ACCOUNT}:shop-deployments"
 CLUSTER = "shop-cluster"
 SERVICE = "shop-staging-api-service"
-ALARM_KINDS = ("running-tasks", "unhealthy-hosts", "healthy-hosts", "target-5xx", "elb-5xx")
+ALARM_KINDS = ("running-tasks", "unhealthy-hosts", "healthy-hosts", "target-5xx")
 BLUE_IPS = ("10.0.1.10", "10.0.2.10")
 GREEN_IPS = ("10.0.1.20", "10.0.2.20")
-HOOK_ID = "hook-exec-0001"
+HOOK_ID = "hook-exec-0001"  # an id CodeDeploy never issued (the emulator's patch refuses it)
+HOOK_EVENT = "AfterAllowTestTraffic"
+REPOSITORY = "shop/api-service"
+IMAGE_TAG = "20261127T102500Z-abc1234"
+IMAGE = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{REPOSITORY}:{IMAGE_TAG}"
+MANIFEST = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                       "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 7023,
+                                  "digest": "sha256:" + "c" * 64},
+                       "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                                   "size": 32654, "digest": "sha256:" + "d" * 64}]})
 
 # One model loader for every session of the run: a fresh loader re-parses the (large) endpoint
 # and service JSON files, which made each test spend over a second building clients.
@@ -73,6 +82,8 @@ def aws_client(service: str) -> Any:
 
 # IAM prefix differs from the endpoint prefix only for CloudWatch.
 _IAM_PREFIX = {"monitoring": "cloudwatch"}
+# Operations authorized by an IAM action of another name (Service Authorization Reference).
+_IAM_ACTION = {"lambda:Invoke": "lambda:InvokeFunction"}
 
 
 @dataclass
@@ -84,7 +95,8 @@ class Recorder:
     def __call__(self, params: Dict[str, Any], model: Any, **_: Any) -> None:
         service = model.service_model
         prefix = _IAM_PREFIX.get(service.endpoint_prefix, service.signing_name or service.endpoint_prefix)
-        self.calls.append((f"{prefix}:{model.name}", dict(params)))
+        action = f"{prefix}:{model.name}"
+        self.calls.append((_IAM_ACTION.get(action, action), dict(params)))
 
     @property
     def actions(self) -> set:
@@ -125,7 +137,13 @@ class World:
     cloudwatch: Any
 
     def hook_event(self, deployment_id: str = "") -> Dict[str, str]:
-        return {"DeploymentId": deployment_id or self.deployment_id, "LifecycleEventHookExecutionId": HOOK_ID}
+        """The event CodeDeploy sends the AfterAllowTestTraffic hook, with the execution id it issued."""
+        deployment_id = deployment_id or self.deployment_id
+        return {"DeploymentId": deployment_id, "LifecycleEventHookExecutionId": hook_id(deployment_id)}
+
+    @property
+    def hook_id(self) -> str:
+        return hook_id(self.deployment_id)
 
     def set_alarm(self, kind: str, state: str) -> None:
         self.cloudwatch.set_alarm_state(AlarmName=f"{GROUP}-{kind}", StateValue=state, StateReason="test")
@@ -140,7 +158,8 @@ class World:
 
 
 def create_ecs_group(codedeploy: Any, group: str, app: str = APP, service: str = SERVICE,
-                     tg_names: Tuple[str, str] = ("api-stg-blue", "api-stg-green")) -> None:
+                     tg_names: Tuple[str, str] = ("api-stg-blue", "api-stg-green"),
+                     alarm_kinds: Tuple[str, ...] = ALARM_KINDS) -> None:
     codedeploy.create_deployment_group(
         applicationName=app,
         deploymentGroupName=group,
@@ -152,6 +171,8 @@ def create_ecs_group(codedeploy: Any, group: str, app: str = APP, service: str =
             "deploymentReadyOption": {"actionOnTimeout": "CONTINUE_DEPLOYMENT"},
         },
         autoRollbackConfiguration={"enabled": True, "events": ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"]},
+        # As the stack does: the group's rollback alarms are its own, named "<group>-<kind>".
+        alarmConfiguration={"enabled": True, "alarms": [{"name": f"{group}-{kind}"} for kind in alarm_kinds]},
         ecsServices=[{"clusterName": CLUSTER, "serviceName": service}],
         loadBalancerInfo={"targetGroupPairInfoList": [{
             "targetGroups": [{"name": tg_names[0]}, {"name": tg_names[1]}],
@@ -161,8 +182,17 @@ def create_ecs_group(codedeploy: Any, group: str, app: str = APP, service: str =
     )
 
 
+def hook_id(deployment_id: str) -> str:
+    """The AfterAllowTestTraffic hook execution id the emulator's CodeDeploy patch issued (moto runs no
+    deployment; cicd/moto_patches/codedeploy.py records one execution per AppSpec hook, as CodeDeploy does)."""
+    from cicd import moto_patches
+
+    return moto_patches.hook_executions(deployment_id).get(HOOK_EVENT, "no-hook-execution")
+
+
 def create_deployment(codedeploy: Any, group: str = GROUP, app: str = APP) -> str:
-    appspec = {"version": 0.0, "Resources": [{"TargetService": {"Type": "AWS::ECS::Service"}}]}
+    appspec = {"version": 0.0, "Resources": [{"TargetService": {"Type": "AWS::ECS::Service"}}],
+               "Hooks": [{HOOK_EVENT: f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:shop-health"}]}
     return codedeploy.create_deployment(
         applicationName=app,
         deploymentGroupName=group,
@@ -192,11 +222,15 @@ def build_world() -> World:
     elbv2.register_targets(TargetGroupArn=tg_arns["blue"], Targets=[{"Id": ip} for ip in BLUE_IPS])
     elbv2.register_targets(TargetGroupArn=tg_arns["green"], Targets=[{"Id": ip} for ip in GREEN_IPS])
 
+    ecr = aws_client("ecr")
+    ecr.create_repository(repositoryName=REPOSITORY, imageTagMutability="IMMUTABLE")
+    ecr.put_image(repositoryName=REPOSITORY, imageManifest=MANIFEST, imageTag=IMAGE_TAG)
+
     ecs = aws_client("ecs")
     ecs.create_cluster(clusterName=CLUSTER)
     ecs.register_task_definition(
         family=SERVICE, networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256", memory="512",
-        containerDefinitions=[{"name": "api", "image": "api:1", "portMappings": [{"containerPort": 8080}]}])
+        containerDefinitions=[{"name": "api", "image": IMAGE, "portMappings": [{"containerPort": 8080}]}])
     lb_of = {c: [{"targetGroupArn": tg_arns[c], "containerName": "api", "containerPort": 8080}] for c in tg_arns}
     ecs.create_service(cluster=CLUSTER, serviceName=SERVICE, taskDefinition=SERVICE, desiredCount=2,
                        launchType="FARGATE", deploymentController={"type": "CODE_DEPLOY"},
@@ -258,3 +292,39 @@ def sns_event(alarm_name: str, state: str = "ALARM") -> Dict[str, Any]:
     message = {"AlarmName": alarm_name, "NewStateValue": state, "OldStateValue": "OK",
                "NewStateReason": "Threshold Crossed", "Region": "US East (N. Virginia)"}
     return {"Records": [{"EventSource": "aws:sns", "Sns": {"Type": "Notification", "Message": json.dumps(message)}}]}
+
+
+PROBE_FUNCTION = "shop-test-probe"
+ALB_SUFFIX = "app/shop-stg-alb/0123abcd"
+
+
+def serve_probe_function() -> List[Dict[str, Any]]:
+    """Stand-in for the Lambda service running the probe function: the hook's synchronous Invoke of
+    PROBE_FUNCTION runs the real probe code (hc_probe.handler) on the payload the hook sent, in this
+    process (moto runs no function code without Docker). Returns the payloads seen."""
+    import io
+
+    from botocore.response import StreamingBody
+
+    import hc_probe
+
+    seen: List[Dict[str, Any]] = []
+
+    def before_call(params: Dict[str, Any], **_: Any) -> Any:
+        body = params.get("body")
+        payload = json.loads(body if isinstance(body, (bytes, str)) and body else b"{}")
+        seen.append(payload)
+        answer = json.dumps(hc_probe.handler(payload, None)).encode()
+        response = AWSResponse("https://lambda.invalid", 200, {}, None)
+        return response, {"StatusCode": 200, "Payload": StreamingBody(io.BytesIO(answer), len(answer)),
+                          "ResponseMetadata": {"HTTPStatusCode": 200}}
+
+    hc_aws.session().events.register("before-call.lambda.Invoke", before_call)
+    return seen
+
+
+def alb_node(address: str = "127.0.0.1") -> None:
+    """An ALB node's network interface (description `ELB app/<name>/<id>`), at `address`."""
+    ec2 = aws_client("ec2")
+    subnet = ec2.describe_subnets()["Subnets"][0]["SubnetId"]
+    ec2.create_network_interface(SubnetId=subnet, Description=f"ELB {ALB_SUFFIX}", PrivateIpAddress=address)

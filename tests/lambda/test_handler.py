@@ -11,12 +11,15 @@ import hc_aws
 import hc_settings
 from health_check_testkit import (
     ACCOUNT,
+    ALARM_KINDS,
     APP,
     GREEN_IPS,
     BLUE_IPS,
     GROUP,
     HOOK_ID,
+    IMAGE_TAG,
     REGION,
+    REPOSITORY,
     World,
     aws_client,
     create_deployment,
@@ -37,14 +40,13 @@ def test_healthy_deployment_reports_succeeded(world: World, codedeploy_gap, caps
     result = handler(world.hook_event(), None)
 
     assert sent_status(codedeploy_gap) == [
-        {"deploymentId": world.deployment_id, "lifecycleEventHookExecutionId": HOOK_ID, "status": "Succeeded"}]
+        {"deploymentId": world.deployment_id, "lifecycleEventHookExecutionId": world.hook_id, "status": "Succeeded"}]
     assert result["verdict"] == "Succeeded" and result["reported"] is True
     line = only_decision(capsys)
     assert (line["deployment_id"], line["deployment_group"], line["stage"], line["service"]) == (
         world.deployment_id, GROUP, "staging", "api-service")
     assert line["cluster"] == "shop-cluster" and line["ecs_service"] == "shop-staging-api-service"
-    assert sorted(a["name"] for a in line["alarms"]) == sorted(f"{GROUP}-{k}" for k in (
-        "running-tasks", "unhealthy-hosts", "healthy-hosts", "target-5xx", "elb-5xx"))
+    assert sorted(a["name"] for a in line["alarms"]) == sorted(f"{GROUP}-{k}" for k in ALARM_KINDS)
     assert {a["state"] for a in line["alarms"]} == {"OK"}
     # Only the replacement (green) group, found through the ACTIVE task set, is judged.
     assert line["replacement_source"] == "task_set" and line["replacement_target_groups"] == ["api-stg-green"]
@@ -54,7 +56,7 @@ def test_healthy_deployment_reports_succeeded(world: World, codedeploy_gap, caps
 
 def test_alarm_in_alarm_state_fails_and_notifies(world: World, codedeploy_gap, capsys) -> None:
     world.set_alarm("target-5xx", "ALARM")
-    world.set_alarm("elb-5xx", "INSUFFICIENT_DATA")
+    world.set_alarm("healthy-hosts", "INSUFFICIENT_DATA")
 
     result = handler(world.hook_event(), None)
 
@@ -62,19 +64,18 @@ def test_alarm_in_alarm_state_fails_and_notifies(world: World, codedeploy_gap, c
     assert result["verdict"] == "Failed" and f"{GROUP}-target-5xx" in result["reason"]
     line = only_decision(capsys)
     states = {a["name"]: a["state"] for a in line["alarms"]}
-    assert states[f"{GROUP}-target-5xx"] == "ALARM" and states[f"{GROUP}-elb-5xx"] == "INSUFFICIENT_DATA"
+    assert states[f"{GROUP}-target-5xx"] == "ALARM" and states[f"{GROUP}-healthy-hosts"] == "INSUFFICIENT_DATA"
     [note] = world.notifications()
     assert "health check Failed" in note["Subject"] and f"{GROUP}-target-5xx" in note["Message"]
 
 
 def test_insufficient_data_alone_is_accepted(world: World, codedeploy_gap) -> None:
-    world.set_alarm("elb-5xx", "INSUFFICIENT_DATA")
+    world.set_alarm("healthy-hosts", "INSUFFICIENT_DATA")
     assert handler(world.hook_event(), None)["verdict"] == "Succeeded"
 
 
 def test_no_alarms_for_group_fails(world: World, codedeploy_gap) -> None:
-    world.cloudwatch.delete_alarms(AlarmNames=[f"{GROUP}-{k}" for k in (
-        "running-tasks", "unhealthy-hosts", "healthy-hosts", "target-5xx", "elb-5xx")])
+    world.cloudwatch.delete_alarms(AlarmNames=[f"{GROUP}-{k}" for k in ALARM_KINDS])
     result = handler(world.hook_event(), None)
     assert result["verdict"] == "Failed" and "no CloudWatch alarm" in result["reason"]
     assert [s["status"] for s in sent_status(codedeploy_gap)] == ["Failed"]
@@ -254,7 +255,7 @@ def test_time_budget_bounds_retries(world: World, codedeploy_gap, monkeypatch, s
 
 
 def test_unknown_deployment_fails_without_raising(world: World, codedeploy_gap, capsys) -> None:
-    result = handler(world.hook_event("d-DOESNOTEXIST"), None)
+    result = handler({"DeploymentId": "d-DOESNOTEXIST", "LifecycleEventHookExecutionId": HOOK_ID}, None)
 
     assert result["verdict"] == "Failed" and "DeploymentDoesNotExistException" in result["reason"]
     # The Failed status was sent; CodeDeploy (like our moto patch) rejects it for an unknown deployment.
@@ -308,6 +309,10 @@ def test_malformed_event_fails_without_raising(world: World, codedeploy_gap, eve
     ("TEST_ENDPOINTS", "[1, 2]"),
     ("TEST_ENDPOINTS", "{not json"),
     ("TEST_ENDPOINTS", '{"shop-staging-api-service": "file:///etc/passwd"}'),
+    ("SMOKE_CHECKS", "{not json"),
+    ("SMOKE_CHECKS", '{"shop-staging-api-service": [{"path": "health", "status": 200}]}'),
+    ("SMOKE_CHECKS", '{"shop-staging-api-service": [{"path": "/health", "status": 999}]}'),
+    ("SMOKE_CHECKS", '{"shop-staging-api-service": [{"path": "/health", "status": 200, "body": "("}]}'),
     ("NOTIFICATION_TOPIC_ARN", "my-topic"),
     ("CODEDEPLOY_APPLICATION", ""),
     ("PROJECT_NAME", "Shop Project"),
@@ -317,7 +322,7 @@ def test_bad_configuration_reports_failed(world: World, codedeploy_gap, monkeypa
     result = handler(world.hook_event(), None)
     assert result["verdict"] == "Failed" and "invalid configuration" in result["reason"] and name in result["reason"]
     assert sent_status(codedeploy_gap) == [
-        {"deploymentId": world.deployment_id, "lifecycleEventHookExecutionId": HOOK_ID, "status": "Failed"}]
+        {"deploymentId": world.deployment_id, "lifecycleEventHookExecutionId": world.hook_id, "status": "Failed"}]
 
 
 def test_settings_defaults() -> None:
@@ -379,3 +384,98 @@ def test_probe_not_run_when_alarm_already_failed(world: World, codedeploy_gap, m
     world.set_alarm("running-tasks", "ALARM")
     assert handler(world.hook_event(), None)["verdict"] == "Failed"
     assert hits == []
+
+
+# --- release images protected from ECR expiry (issue 14, hole 4) --------------------------------
+
+
+def _digests_by_tag() -> dict:
+    images = aws_client("ecr").describe_images(repositoryName=REPOSITORY)["imageDetails"]
+    return {tag: image["imageDigest"] for image in images for tag in image.get("imageTags") or []}
+
+
+def test_passed_release_tags_its_image_so_the_lifecycle_policy_keeps_it(world: World, codedeploy_gap) -> None:
+    assert handler(world.hook_event(), None)["verdict"] == "Succeeded"
+    tags = _digests_by_tag()
+    assert tags[f"release-{IMAGE_TAG}"] == tags[IMAGE_TAG]  # the same image, one more (protected) tag
+    # Released again (e.g. to production after staging): the tag is already there, which is fine.
+    second = create_deployment(world.codedeploy)
+    assert handler(world.hook_event(second), None)["verdict"] == "Succeeded"
+
+
+def test_release_whose_image_is_not_in_ecr_fails(world: World, codedeploy_gap) -> None:
+    aws_client("ecr").batch_delete_image(repositoryName=REPOSITORY, imageIds=[{"imageTag": IMAGE_TAG}])
+    result = handler(world.hook_event(), None)
+    assert result["verdict"] == "Failed" and "not found in ECR" in result["reason"]
+
+
+# --- smoke requests through the test listener (issue 14, hole 1) ----------------------------------
+
+
+def _smoke(monkeypatch, base: str, *checks: dict) -> None:
+    monkeypatch.setenv("TEST_ENDPOINTS", json.dumps({GROUP: base}))
+    monkeypatch.setenv("SMOKE_CHECKS", json.dumps({GROUP: list(checks)}))
+
+
+def test_smoke_requests_pass_on_exact_status_and_body(world: World, codedeploy_gap, monkeypatch, http_server) -> None:
+    base, hits = http_server
+    _smoke(monkeypatch, base, {"path": "/health", "status": 200, "body": "^ok$"},
+           {"path": "/broken", "status": 500})  # a declared non-2xx answer is what is expected
+    result = handler(world.hook_event(), None)
+    assert result["verdict"] == "Succeeded", result["reason"]
+    assert hits == ["/health", "/broken"]
+
+
+@pytest.mark.parametrize("check,reason", [
+    ({"path": "/broken", "status": 200}, "expected HTTP 200, got 500"),
+    ({"path": "/health", "status": 200, "body": "^healthy"}, "does not match"),
+    ({"path": "/slow", "status": 200}, "timed out"),
+])
+def test_smoke_request_failure_fails_the_hook(world: World, codedeploy_gap, monkeypatch, http_server,
+                                              check, reason) -> None:
+    base, _ = http_server
+    monkeypatch.setenv("PROBE_TIMEOUT_SECONDS", "0.5")
+    _smoke(monkeypatch, base, {"path": "/health", "status": 200}, check)
+    result = handler(world.hook_event(), None)
+    assert result["verdict"] == "Failed" and reason in result["reason"] and check["path"] in result["reason"]
+    assert [s["status"] for s in sent_status(codedeploy_gap)] == ["Failed"]
+
+
+def _through_probe(monkeypatch, port: int, *checks: dict) -> list:
+    from health_check_testkit import ALB_SUFFIX, PROBE_FUNCTION, serve_probe_function
+
+    monkeypatch.setenv("PROBE_FUNCTION", PROBE_FUNCTION)
+    monkeypatch.setenv("TEST_LISTENERS", json.dumps({GROUP: {"alb": ALB_SUFFIX, "port": port, "scheme": "http"}}))
+    monkeypatch.setenv("SMOKE_CHECKS", json.dumps({GROUP: list(checks)}))
+    return serve_probe_function()
+
+
+def test_smoke_requests_go_through_the_probe_function_to_the_alb_nodes(world: World, codedeploy_gap, monkeypatch,
+                                                                       http_server, capsys) -> None:
+    from health_check_testkit import alb_node
+
+    base, hits = http_server
+    alb_node("127.0.0.1")
+    payloads = _through_probe(monkeypatch, int(base.rsplit(":", 1)[1]), {"path": "/health", "status": 200,
+                                                                        "body": "^ok$"})
+    result = handler(world.hook_event(), None)
+    assert result["verdict"] == "Succeeded", result["reason"]
+    assert hits == ["/health"]
+    assert payloads[0]["base_urls"] == [f"http://127.0.0.1:{base.rsplit(':', 1)[1]}"]
+    assert only_decision(capsys)["test_listener_addresses"] == ["127.0.0.1"]
+
+
+def test_probe_function_failure_fails_the_hook(world: World, codedeploy_gap, monkeypatch, http_server) -> None:
+    from health_check_testkit import alb_node
+
+    base, _ = http_server
+    alb_node("127.0.0.1")
+    _through_probe(monkeypatch, int(base.rsplit(":", 1)[1]), {"path": "/broken", "status": 200})
+    result = handler(world.hook_event(), None)
+    assert result["verdict"] == "Failed" and "expected HTTP 200, got 500" in result["reason"]
+
+
+def test_no_alb_node_found_fails_the_hook(world: World, codedeploy_gap, monkeypatch) -> None:
+    _through_probe(monkeypatch, 8080, {"path": "/health", "status": 200})
+    result = handler(world.hook_event(), None)
+    assert result["verdict"] == "Failed" and "no network interface of ALB" in result["reason"]

@@ -58,7 +58,7 @@ def test_non_alarm_state_does_nothing(world: World, codedeploy_gap, aws, state) 
 
 def test_alarm_without_deployment_in_progress(world: World, codedeploy_gap) -> None:
     create_ecs_group(world.codedeploy, "shop-production-api-service")
-    result = handler(sns_event("shop-production-api-service-elb-5xx"), None)
+    result = handler(sns_event("shop-production-api-service-target-5xx"), None)
     assert [r["verdict"] for r in result["results"]] == ["NoDeploymentInProgress"]
     assert codedeploy_gap["stop_deployment"] == [] and world.notifications() == []
 
@@ -68,6 +68,35 @@ def test_alarm_of_unknown_group_is_ignored(world: World, codedeploy_gap, alarm_n
     # A group owns only alarms named "<group>-...": "<group>x-..." belongs to another group.
     result = handler(sns_event(alarm_name), None)
     assert [r["verdict"] for r in result["results"]] == ["Ignored"]
+    assert world.deployment_status() == "Created"
+
+
+# --- alarm scoping: one failing service never rolls back another (issue 14, hole 2) ------------
+
+
+def test_alarm_of_one_service_stops_only_that_services_deployment(world: World, codedeploy_gap) -> None:
+    # Staging deploys every service at once: auth-service's alarm must leave api-service's deployment alone.
+    other = "shop-staging-auth-service"
+    create_ecs_group(world.codedeploy, other, service=other)
+    others = create_deployment(world.codedeploy, other)
+
+    result = handler(sns_event(f"{other}-target-5xx"), None)
+
+    assert [r["verdict"] for r in result["results"]] == ["RollbackStarted"]
+    assert codedeploy_gap["stop_deployment"] == [{"deploymentId": others, "autoRollbackEnabled": True}]
+    assert world.deployment_status(others) == "Stopped"
+    assert world.deployment_status() == "Created"
+
+
+@pytest.mark.parametrize("alarm_name", [
+    "shop-alb-staging-elb-5xx",  # the stage's ALB-wide alarm: notify only
+    f"{GROUP}-elb-5xx",  # named like the group's, but not one of its rollback alarms
+])
+def test_alarm_that_is_not_a_rollback_alarm_of_the_group_stops_nothing(world: World, codedeploy_gap,
+                                                                       alarm_name) -> None:
+    result = handler(sns_event(alarm_name), None)
+    assert [r["verdict"] for r in result["results"]] == ["Ignored"]
+    assert codedeploy_gap["stop_deployment"] == [] and world.notifications() == []
     assert world.deployment_status() == "Created"
 
 
@@ -109,26 +138,46 @@ def test_moto_gap_exists() -> None:
 
 
 def test_moto_gap_patch_serves_and_records(world: World, codedeploy_gap) -> None:
+    """The emulator's own patch (one fake for these tests and the emulator) answers as AWS does."""
     client = world.codedeploy
+
+    def code(**params) -> str:
+        with pytest.raises(ClientError) as err:
+            client.put_lifecycle_event_hook_execution_status(**params)
+        return err.value.response["Error"]["Code"]
+
+    assert code(deploymentId=world.deployment_id, lifecycleEventHookExecutionId="h-1",
+                status="Failed") == "InvalidLifecycleEventHookExecutionIdException"  # never issued
+    assert code(deploymentId="d-NOPE", lifecycleEventHookExecutionId=world.hook_id,
+                status="Failed") == "DeploymentDoesNotExistException"
     response = client.put_lifecycle_event_hook_execution_status(
-        deploymentId=world.deployment_id, lifecycleEventHookExecutionId="h-1", status="Failed")
-    assert response["lifecycleEventHookExecutionId"] == "h-1"
-    assert codedeploy_gap[PUT] == [
-        {"deploymentId": world.deployment_id, "lifecycleEventHookExecutionId": "h-1", "status": "Failed"}]
-    with pytest.raises(ClientError) as err:
-        client.put_lifecycle_event_hook_execution_status(
-            deploymentId="d-NOPE", lifecycleEventHookExecutionId="h-2", status="Failed")
-    assert err.value.response["Error"]["Code"] == "DeploymentDoesNotExistException"
-    assert client.stop_deployment(deploymentId=world.deployment_id, autoRollbackEnabled=True)["status"] == "Pending"
+        deploymentId=world.deployment_id, lifecycleEventHookExecutionId=world.hook_id, status="Succeeded")
+    assert response["lifecycleEventHookExecutionId"] == world.hook_id
+    assert codedeploy_gap[PUT][-1] == {"deploymentId": world.deployment_id,
+                                       "lifecycleEventHookExecutionId": world.hook_id, "status": "Succeeded"}
+    assert code(deploymentId=world.deployment_id, lifecycleEventHookExecutionId=world.hook_id,
+                status="Failed") == "LifecycleEventAlreadyCompletedException"
+    assert client.stop_deployment(deploymentId=world.deployment_id, autoRollbackEnabled=True)["status"] == "Succeeded"
     assert world.deployment_status() == "Stopped"
 
 
-def test_iam_actions_equal_operations_invoked(world: World, codedeploy_gap, target_states, aws) -> None:
-    handler(world.hook_event(), None)  # success path
+def test_iam_actions_equal_operations_invoked(world: World, codedeploy_gap, target_states, aws, monkeypatch,
+                                             http_server) -> None:
+    from health_check_testkit import ALB_SUFFIX, PROBE_FUNCTION, alb_node, serve_probe_function
+
+    base, _ = http_server
+    alb_node("127.0.0.1")
+    serve_probe_function()
+    monkeypatch.setenv("PROBE_FUNCTION", PROBE_FUNCTION)
+    monkeypatch.setenv("TEST_LISTENERS", json.dumps({GROUP: {"alb": ALB_SUFFIX, "port": int(base.rsplit(":", 1)[1]),
+                                                              "scheme": "http"}}))
+    monkeypatch.setenv("SMOKE_CHECKS", json.dumps({GROUP: [{"path": "/health", "status": 200}]}))
+    assert handler(world.hook_event(), None)["verdict"] == "Succeeded"  # success path, through the probe
     target_states[GREEN_IPS[0]] = "unhealthy"
     handler(world.hook_event(), None)  # failure path, notifies
     handler(sns_event(f"{GROUP}-healthy-hosts"), None)  # stop + report
 
     assert aws.actions == handler_module.IAM_ACTIONS
-    assert all(":" in a and a.split(":")[0] in {"codedeploy", "cloudwatch", "elasticloadbalancing", "ecs", "sns"}
+    assert all(":" in a and a.split(":")[0] in {"codedeploy", "cloudwatch", "elasticloadbalancing", "ecs", "ecr", "ec2",
+                                                  "lambda", "sns"}
                for a in handler_module.IAM_ACTIONS)

@@ -207,19 +207,23 @@ def test_production_approval_precedes_its_deploys(synth_out: Path, docs, region:
     assert len(approvals) == 1 and len(deploys) == 3
     model = _model(synth_out, region)
     (production,) = [s for s in model.stages if s.name == "Production"]
-    assert [[a.name for a in row] for row in production.rows] == [approvals, deploys]
+    # the approval, then the stage's Activate (a first release raises the services from 0 tasks), then the deploys
+    assert [[a.name for a in row] for row in production.rows] == [approvals, ["Activate"], deploys]
     chart = _flowchart(model)
     stage = chart.stage_id("Production")
     ranks = chart.ranks(stage)
     gate = chart.node(approvals[0], stage)
+    activate = chart.node("Activate", stage)
     assert "manual approval gate" in chart.nodes[gate]
     assert gate in chart.classes["approval"]
+    assert (gate, activate, None) in chart.edges and ranks[gate] < ranks[activate]
     for name in deploys:
         deploy = chart.node(name, stage)
-        assert (gate, deploy, None) in chart.edges
-        assert ranks[gate] < ranks[deploy]
-    # the gate is the only way into the production deploys
-    assert {a for a, b, _ in chart.edges if b in {chart.node(n, stage) for n in deploys}} == {gate}
+        assert (activate, deploy, None) in chart.edges
+        assert ranks[activate] < ranks[deploy]
+    # the gate is the only way into Activate, and Activate the only way into the production deploys
+    assert {a for a, b, _ in chart.edges if b == activate} == {gate}
+    assert {a for a, b, _ in chart.edges if b in {chart.node(n, stage) for n in deploys}} == {activate}
 
 
 def test_each_deploy_shows_its_group_target_groups_and_alarms(synth_out: Path, docs, region: str) -> None:
@@ -229,7 +233,7 @@ def test_each_deploy_shows_its_group_target_groups_and_alarms(synth_out: Path, d
     assert len(deploys) == 6
     for stage_name, action in deploys:
         group, tgs, kinds = _expected_details(doc, action)
-        assert len(tgs) == 2 and len(kinds) == 6
+        assert len(tgs) == 2 and len(kinds) == 5
         stage = chart.stage_id(stage_name)
         node = chart.node(action["name"], stage)
         box = chart.parents[node][-1]  # the service's subgraph
@@ -240,7 +244,16 @@ def test_each_deploy_shows_its_group_target_groups_and_alarms(synth_out: Path, d
         (tg,) = [n for n, label in labels.items() if set(tgs) <= set(label)]
         assert (dg, tg, None) in chart.edges
         (al,) = [n for n, label in labels.items() if set(kinds) <= set(label)]
-        assert labels[al][0] == f"rollback alarms ({len(kinds)})" and (dg, al, "rolls back on") in chart.edges
+        (service,) = [g["tags"]["service"] for g in doc["resource"]["aws_codedeploy_deployment_group"].values()
+                      if g["deployment_group_name"] == group]
+        assert labels[al][0] == f"rollback alarms ({len(kinds)}, {service} only)"
+        assert (dg, al, "rolls back on") in chart.edges
+        # the pre-traffic test: the requests the health Lambda sends through the group's test listener
+        (pt,) = [n for n, label in labels.items() if label[0].startswith("pre-traffic test via test listener")]
+        assert (dg, pt, "AfterAllowTestTraffic") in chart.edges
+        checks = json.loads(next(f for f in doc["resource"]["aws_lambda_function"].values() if f.get("environment"))[
+            "environment"]["variables"]["SMOKE_CHECKS"])[group]
+        assert labels[pt][1:] == [f"GET {c['path']} → {c['status']}" for c in checks] and checks
         assert not any("${" in line for label in labels.values() for line in label)
     # one alarm node per deployment group, not one per alarm
     alarm_nodes = [n for n, label in chart.nodes.items() if label[0].startswith("rollback alarms")]
@@ -276,8 +289,8 @@ def test_deployment_id_and_asset_hash_do_not_change_the_output(synth_out: Path, 
                                                                region: str) -> None:
     doc = docs[region]
     assert doc["output"]["deployment_id"]["value"] == DEPLOYMENT_ID
-    (function,) = doc["resource"]["aws_lambda_function"].values()
-    asset_hash = function["source_code_hash"]
+    # the hook and the probe run one package
+    (asset_hash,) = {f["source_code_hash"] for f in doc["resource"]["aws_lambda_function"].values()}
     text = (synth_out / "stacks" / region / "cdk.tf.json").read_text()
     assert text.count(DEPLOYMENT_ID) > 1  # the output and the task definitions' tags
     other = text.replace(DEPLOYMENT_ID, OTHER_DEPLOYMENT_ID).replace(asset_hash, "0" * len(asset_hash))
@@ -398,3 +411,17 @@ def test_reads_only_the_json(synth_out: Path, tmp_path: Path) -> None:
         shutil.copy2(synth_out / "stacks" / region / "cdk.tf.json", copy / "stacks" / region / "cdk.tf.json")
         assert diagram.document(pipeline_model.pipeline(pipeline_model.load(copy, region))) == \
             diagram.document(_model(synth_out, region))
+
+
+def test_each_deploy_stage_shows_its_notify_only_alarms(synth_out: Path, docs, region: str) -> None:
+    """The ALB-wide alarm is drawn once per stage as notify-only, outside every service's rollback alarms."""
+    doc = docs[region]
+    chart = _flowchart(_model(synth_out, region))
+    listed = {a for g in doc["resource"]["aws_codedeploy_deployment_group"].values()
+              for a in g["alarm_configuration"]["alarms"]}
+    for stage_name in ("Staging", "Production"):
+        stage = chart.stage_id(stage_name)
+        (node,) = [n for n, label in chart.nodes.items() if label[0] == "notify-only alarms (no rollback)"
+                   and stage in chart.parents[n]]
+        assert chart.nodes[node][1:] and not set(chart.nodes[node][1:]) & listed
+        assert all(name.startswith(f"shop-alb-{stage_name.lower()}-") for name in chart.nodes[node][1:])

@@ -195,26 +195,66 @@ def test_unhealthy_and_healthy_host_alarms_cover_both_target_groups(stack, cfg):
             for alarm in alarms:
                 assert _threshold(alarm) in expected, f"{where}: {alarm['alarm_name']} {_threshold(alarm)}"
                 for namespace, name, dims in _metrics(alarm):
+                    if (namespace, name) == ("ECS/ContainerInsights", "DesiredTaskCount"):
+                        continue  # the healthy-hosts alarm's guard: only while tasks are desired
                     assert (namespace, name) == ("AWS/ApplicationELB", metric), where
                     assert stack.refers_to(dims["LoadBalancer"], "aws_lb", alb_name), where
                     covered.add(dims["TargetGroup"])
             assert covered == suffixes, f"{where}: {metric} alarms cover {covered}"
 
 
-def test_target_and_elb_5xx_alarms(stack, cfg):
+def test_target_5xx_alarms(stack, cfg):
     for stage, service in _cases(cfg):
         where = f"{stage.value}/{service.name}"
         alb_name, _ = _alb(stack, stage)
         target = [a for a in _alarms_of(stack, stage, service) if _reads(a, "HTTPCode_Target_5XX_Count")]
-        elb = [a for a in _alarms_of(stack, stage, service) if _reads(a, "HTTPCode_ELB_5XX_Count")]
-        assert target and elb, where
+        assert target, where
         assert {dims["TargetGroup"] for a in target for _, _, dims in _metrics(a)} == \
             _target_group_suffixes(stack, stage, service), where
-        for alarm in target + elb:
+        for alarm in target:
             assert _threshold(alarm) == ("GreaterThanOrEqualToThreshold", float(cfg.alarms.http_5xx_threshold)), where
             for namespace, _, dims in _metrics(alarm):
                 assert namespace == "AWS/ApplicationELB"
                 assert stack.refers_to(dims["LoadBalancer"], "aws_lb", alb_name), where
+
+
+def _rollback_alarms(stack, stage, service) -> List[dict]:
+    _, group = _group(stack, stage, service)
+    names = {stack.literal(a) for a in group["alarm_configuration"]["alarms"]}
+    return [a for a in stack.bodies("aws_cloudwatch_metric_alarm") if a["alarm_name"] in names]
+
+
+def test_rollback_alarms_watch_only_their_own_service(stack, cfg):
+    """Issue 14, hole 2: staging deploys every service at once behind one ALB; an ALB-wide alarm in every
+    group's rollback alarms let one failing service stop and roll back the others. Every metric a
+    group's rollback alarm reads must name that group's own target group or ECS service."""
+    for stage, service in _cases(cfg):
+        where = f"{stage.value}/{service.name}"
+        own_tgs = _target_group_suffixes(stack, stage, service)
+        own_service = naming.ecs_service(cfg, stage, service)
+        alarms = _rollback_alarms(stack, stage, service)
+        assert alarms, where
+        for alarm in alarms:
+            for namespace, name, dims in _metrics(alarm):
+                scoped = dims.get("TargetGroup") in own_tgs or dims.get("ServiceName") == own_service
+                assert scoped, f"{where}: rollback alarm {alarm['alarm_name']} reads {namespace}/{name} {dims}"
+
+
+def test_alb_wide_5xx_is_a_notify_only_stage_alarm(stack, cfg):
+    in_groups = {stack.literal(a) for _, g in stack.resources("aws_codedeploy_deployment_group").items()
+                 for a in g["alarm_configuration"]["alarms"]}
+    for stage in DEPLOY_STAGES:
+        alb_name, _ = _alb(stack, stage)
+        elb = [a for a in stack.bodies("aws_cloudwatch_metric_alarm") if _reads(a, "HTTPCode_ELB_5XX_Count")
+               and stack.refers_to(_metrics(a)[0][2]["LoadBalancer"], "aws_lb", alb_name)]
+        assert len(elb) == 1, stage
+        [alarm] = elb
+        assert alarm["alarm_name"] == naming.stage_alarm(cfg, stage, "elb-5xx")
+        assert alarm["alarm_name"] not in in_groups, f"{stage.value}: the ALB-wide alarm rolls deployments back"
+        # no deployment group's name is a prefix of it: the health Lambda cannot take it for a service's
+        assert not any(alarm["alarm_name"].startswith(naming.deployment_group(cfg, stage, s) + "-")
+                       for s in cfg.services)
+        assert alarm["alarm_actions"], stage
 
 
 def test_every_alarm_notifies_an_sns_topic(stack, cfg):

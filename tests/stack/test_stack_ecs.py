@@ -118,7 +118,7 @@ def test_ecs_services_run_on_fargate_in_private_subnets_under_codedeploy(stack, 
         assert {stack.ref(s, "aws_subnet", "id")[0] for s in network["subnets"]} == private, where
         assert network["assign_public_ip"] is False, where
         assert {"task_definition", "load_balancer", "desired_count"} <= set(ecs["lifecycle"]["ignore_changes"]), where
-        assert ecs["desired_count"] == cfg.size(stage).desired_count, where
+        assert ecs["desired_count"] == 0, where  # a fresh install runs no task (test_stack_first_install.py)
         taskdef_name, _ = _taskdef(stack, stage, service)
         assert stack.refers_to(ecs["task_definition"], "aws_ecs_task_definition", taskdef_name), where
         balancers = ecs["load_balancer"]
@@ -131,6 +131,8 @@ def test_dr_production_runs_the_standby_count(synthesized):
     for stack in synthesized.values():
         cfg = stack.cfg
         expected = (cfg.sizes[Stage.PRODUCTION].desired_count if cfg.is_primary else cfg.standby_production_count)
-        counts = {b["desired_count"] for b in stack.bodies("aws_ecs_service")
-                  if b["name"].startswith(f"{cfg.project}-production-")}
+        from first_install import minimum
+
+        counts = {minimum(stack, b["min_capacity"], "released") for b in stack.bodies("aws_appautoscaling_target")
+                  if b["resource_id"].split("/")[-1].startswith(f"{cfg.project}-production-")}
         assert counts == {expected}, stack.region

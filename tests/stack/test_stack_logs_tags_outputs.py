@@ -12,10 +12,10 @@ from cicd.config import DEPLOY_STAGES, LOG_RETENTION_DAYS
 
 def test_every_log_group_keeps_14_days_and_is_kms_encrypted(stack):
     groups = stack.bodies("aws_cloudwatch_log_group")
-    # flow logs, the Lambda, the WAF, one per CodeBuild project (the source mirror's too, where the region
-    # mirrors its repository), one per service x stage
+    # flow logs, the two Lambdas, the WAF, one per CodeBuild project (builds, test, activate, and the source
+    # mirror's where the region mirrors its repository), one per service x stage
     mirror = 1 if stack.cfg.source_mirror_regions else 0
-    assert len(groups) == 3 + (len(stack.cfg.services) + 1 + mirror) + len(stack.cfg.services) * len(DEPLOY_STAGES)
+    assert len(groups) == 4 + (len(stack.cfg.services) + 2 + mirror) + len(stack.cfg.services) * len(DEPLOY_STAGES)
     for group in groups:
         assert group.get("retention_in_days") == LOG_RETENTION_DAYS == 14, group["name"]
         assert stack.is_kms_key(group.get("kms_key_id")), group["name"]

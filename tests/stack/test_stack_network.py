@@ -177,9 +177,30 @@ def test_alb_security_group_admits_only_the_listener_ports(stack, cfg):
         test_port = _test_listener_port(stack, stage)
         assert test_port not in public_ports
         expected = {(port, "tcp", ("cidr", "0.0.0.0/0")) for port in public_ports}
-        expected.add((test_port, "tcp", ("cidr", cfg.vpc_cidr)))
+        # the test listener: from the pre-traffic probe's security group only (not the internet, not the VPC)
+        probe_sg, _ = stack.the("aws_security_group", name=f"{cfg.project}-test-probe")
+        expected.add((test_port, "tcp", ("sg", probe_sg)))
         for sg in alb_sgs:
             assert _ingress(stack, sg) == expected, f"{stage.value} ALB security group {sg}"
+
+
+def test_the_probe_reaches_only_the_test_listeners_from_the_private_subnets(stack, cfg):
+    """Issue 14, hole 1: the pre-traffic test reaches the test listener without a NAT gateway and without
+    opening it to the internet - a function in the private subnets whose only egress is the test port."""
+    probe_sg, _ = stack.the("aws_security_group", name=f"{cfg.project}-test-probe")
+    egress = stack.targeting("aws_vpc_security_group_egress_rule", "security_group_id", "aws_security_group",
+                             probe_sg)
+    albs = set()
+    for stage in DEPLOY_STAGES:
+        albs |= set(_stage_security_groups(stack, stage)[0])
+    assert {(r["from_port"], r["to_port"]) for _, r in egress} == {(8080, 8080)}
+    assert {stack.ref(r["referenced_security_group_id"], "aws_security_group")[0] for _, r in egress} == albs
+    _, probe = stack.the("aws_lambda_function", function_name=f"{cfg.project}-test-probe")
+    _, private = _tiers(stack)
+    assert {stack.ref(s, "aws_subnet", "id")[0] for s in probe["vpc_config"]["subnet_ids"]} == set(private)
+    assert [stack.ref(s, "aws_security_group", "id")[0] for s in probe["vpc_config"]["security_group_ids"]] == [
+        probe_sg]
+    assert not stack.resources("aws_nat_gateway")
 
 
 def test_task_security_groups_admit_only_their_alb_on_the_service_ports(stack, cfg):

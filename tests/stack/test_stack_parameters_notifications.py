@@ -16,7 +16,8 @@ from cicd.parameters import SECRET_PLACEHOLDER, all_parameters
 def test_parameters_live_under_pipeline_stage_service(stack, cfg):
     services = "|".join(re.escape(s.name) for s in cfg.services)
     path = re.compile(rf"^/pipeline/(build|staging|production)/({services})/[A-Za-z0-9_]+$")
-    parameters = stack.bodies("aws_ssm_parameter")
+    # the release markers (stack/services.py) are the stack's own state, not configuration
+    parameters = [p for p in stack.bodies("aws_ssm_parameter") if not p["name"].startswith(f"/{cfg.project}/released/")]
     assert sorted(p["name"] for p in parameters) == sorted(p.name for p in all_parameters(cfg))
     for parameter in parameters:
         assert path.match(parameter["name"]), parameter["name"]
@@ -107,7 +108,7 @@ def test_pipeline_failure_state_change_and_approval_rules_notify_the_topic(stack
 # --- the deployment-health Lambda ------------------------------------------------------------------
 
 def test_lambda_is_packaged_from_an_asset(stack):
-    _, function = stack.one("aws_lambda_function")
+    _, function = stack.the("aws_lambda_function", function_name=naming.health_function(stack.cfg))
     assert function["filename"].startswith("assets/")
     archive = stack.directory / function["filename"]
     assert archive.is_file(), archive
@@ -128,7 +129,7 @@ def test_lambda_is_packaged_from_an_asset(stack):
 
 
 def test_lambda_runtime_timeout_and_log_group(stack, cfg):
-    _, function = stack.one("aws_lambda_function")
+    _, function = stack.the("aws_lambda_function", function_name=naming.health_function(stack.cfg))
     assert function["function_name"] == naming.health_function(cfg)
     assert re.fullmatch(r"python3\.\d+", function["runtime"]), function["runtime"]
     assert 0 < function["timeout"] <= 60
@@ -137,7 +138,7 @@ def test_lambda_runtime_timeout_and_log_group(stack, cfg):
 
 
 def test_lambda_is_subscribed_to_the_alarm_topic_and_sns_may_invoke_it(stack):
-    function_name, _ = stack.one("aws_lambda_function")
+    function_name, _ = stack.the("aws_lambda_function", function_name=naming.health_function(stack.cfg))
     alarm_topics = _alarm_topics(stack)
     assert len(alarm_topics) == 1
     alarm_topic = alarm_topics.pop()

@@ -68,7 +68,8 @@ def test_test_project(stack, cfg):
 
 def test_every_project_logs_to_a_log_group_with_14_day_retention(stack):
     projects = stack.bodies("aws_codebuild_project")
-    assert len(projects) == len(stack.cfg.services) + 1 + (1 if stack.cfg.source_mirror_regions else 0)  # + mirror
+    # the builds, the test, the activation, and the source mirror where the region mirrors its repository
+    assert len(projects) == len(stack.cfg.services) + 2 + (1 if stack.cfg.source_mirror_regions else 0)
     for project in projects:
         logs = project["logs_config"]["cloudwatch_logs"]
         assert logs["status"] == "ENABLED", project["name"]
@@ -125,20 +126,36 @@ def _assert_deploy_actions(stack, cfg, actions: List[dict], stage: Stage) -> Non
     assert groups == {naming.deployment_group(cfg, stage, s) for s in cfg.services}
 
 
+def _activate_then_deploys(stack, actions: List[dict], stage: Stage) -> List[dict]:
+    """Each deploy stage first runs Activate (the stage's first release raises its services from 0 tasks)."""
+    activate = [a for a in actions if a["name"] == "Activate"]
+    assert len(activate) == 1, stage
+    (action,) = activate
+    assert (action["category"], action["provider"]) == ("Build", "CodeBuild")
+    stack.ref(action["configuration"]["ProjectName"], "aws_codebuild_project", "name")
+    assert json.loads(action["configuration"]["EnvironmentVariables"]) == [
+        {"name": "STAGE", "value": stage.value, "type": "PLAINTEXT"}]
+    deploys = [a for a in actions if a["category"] == "Deploy"]
+    assert all(_run_order(action) < _run_order(d) for d in deploys), stage
+    return deploys
+
+
 def test_staging_deploys_the_three_services_with_codedeploy(stack, cfg):
-    _assert_deploy_actions(stack, cfg, _stages(stack)["Staging"], Stage.STAGING)
+    deploys = _activate_then_deploys(stack, _stages(stack)["Staging"], Stage.STAGING)
+    _assert_deploy_actions(stack, cfg, deploys, Stage.STAGING)
 
 
 def test_production_waits_for_a_manual_approval(stack, cfg):
     actions = _stages(stack)["Production"]
     approvals = [a for a in actions if a["category"] == "Approval"]
-    deploys = [a for a in actions if a["category"] != "Approval"]
+    deploys = _activate_then_deploys(stack, actions, Stage.PRODUCTION)
+    activate = next(a for a in actions if a["name"] == "Activate")
     assert len(approvals) == 1
     approval = approvals[0]
     assert (approval["owner"], approval["provider"]) == ("AWS", "Manual")
     stack.ref(approval["configuration"]["NotificationArn"], "aws_sns_topic", "arn")
     _assert_deploy_actions(stack, cfg, deploys, Stage.PRODUCTION)
-    assert all(_run_order(approval) < _run_order(d) for d in deploys)
+    assert all(_run_order(approval) < _run_order(d) for d in deploys + [activate])
 
 
 def _artifact_bucket(stack) -> Tuple[str, dict]:

@@ -201,7 +201,9 @@ def test_skip_helper_writes_a_terraform_comment_and_rejects_bad_input():
 
 def test_health_lambda_reserves_no_concurrency_and_has_an_encrypted_dead_letter_queue(stack):
     # Any reservation must leave 10 unreserved executions: in a new account (quota 10) it fails to apply.
-    _, function = stack.one("aws_lambda_function")
+    from cicd import naming
+
+    _, function = stack.the("aws_lambda_function", function_name=naming.health_function(stack.cfg))
     assert "reserved_concurrent_executions" not in function
     assert "no reserved concurrency" in function["//"]["checkov_skip"]["CKV_AWS_115"]
     queue_name, queue = stack.ref(function["dead_letter_config"]["target_arn"], "aws_sqs_queue", "arn")

@@ -167,7 +167,8 @@ STACK_PLANTS = {
     "access-key-in-provider": lambda doc: doc["provider"]["aws"][0].update(access_key="AKIAIOSFODNN7EXAMPLE"),
     "secret-key-in-output": lambda doc: doc["output"].update(leak={"value": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}),
     "private-key-in-output": lambda doc: doc["output"].update(leak={"value": "-----BEGIN RSA PRIVATE KEY-----\nMIIE"}),
-    "token-in-lambda-env": lambda doc: next(iter(doc["resource"]["aws_lambda_function"].values()))[
+    "token-in-lambda-env": lambda doc: next(f for f in doc["resource"]["aws_lambda_function"].values()
+                                            if f.get("environment"))[
         "environment"]["variables"].update(API_TOKEN="q8Zr2LmX0vB7nK4w"),
     "github-token": lambda doc: doc["output"].update(leak={"value": "ghp_" + "aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5"}),
     "secure-string-value": lambda doc: next(p for p in doc["resource"]["aws_ssm_parameter"].values()

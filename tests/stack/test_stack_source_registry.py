@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from cicd import naming
 from cicd.config import UNTAGGED_IMAGE_EXPIRY_DAYS
@@ -81,3 +82,38 @@ def test_dr_stack_has_no_replication(synthesized):
     dr = [s for s in synthesized.values() if not s.cfg.is_primary]
     assert [s.region for s in dr] == ["us-west-2"]
     assert dr[0].resources("aws_ecr_replication_configuration") == {}
+
+
+def _history(release_tag: str) -> list:
+    """The image production runs was built 200 builds ago and went live then (tagged by the health Lambda);
+    199 builds followed without a production release; untagged leftovers of rebuilt tags; two of the builds
+    are 8 days old untagged images."""
+    from ecr_lifecycle import Image
+
+    live = Image("sha256:live", 30.0, frozenset({"20261001T000000Z-aaaaaaa", release_tag}))
+    rollback = Image("sha256:rollback", 31.0, frozenset({"20260930T000000Z-bbbbbbb", release_tag + "x"}))
+    builds = [Image(f"sha256:b{i}", i / 10, frozenset({f"2026110{i % 10}T0000Z-{i:07d}"})) for i in range(199)]
+    untagged = [Image("sha256:old-untagged", 8.0), Image("sha256:new-untagged", 1.0)]
+    return [live, rollback, *builds, *untagged]
+
+
+def test_lifecycle_policy_never_expires_a_released_image(stack):
+    """Issue 14, hole 4: "keep the newest 50 tagged images" expired the image production runs (needed to
+    scale out) and the one a rollback returns to after 50 builds without a production release. Images a
+    release put live carry the release tag prefix (lambda/health_check/hc_release.py) and no rule may
+    expire them; other tagged images still stop at 50, untagged ones after 7 days."""
+    from ecr_lifecycle import expired
+
+    from stack.registry import RELEASE_TAG_PREFIX, TAGGED_IMAGES_KEPT
+
+    # the prefix the Lambda tags with is the one the policy protects
+    source = (Path(__file__).resolve().parents[2] / "lambda" / "health_check" / "hc_release.py").read_text()
+    assert f'RELEASE_TAG_PREFIX = "{RELEASE_TAG_PREFIX}"' in source
+    images = _history(f"{RELEASE_TAG_PREFIX}20261001T000000Z-aaaaaaa")
+    for policy in stack.bodies("aws_ecr_lifecycle_policy"):
+        gone = expired(json.loads(policy["policy"])["rules"], images)
+        assert "sha256:live" not in gone and "sha256:rollback" not in gone
+        assert "sha256:old-untagged" in gone and "sha256:new-untagged" not in gone
+        kept_builds = [i for i in images if i.digest.startswith("sha256:b") and i.digest not in gone]
+        # the count rule still trims the other builds (the untagged images count among its newest 50)
+        assert TAGGED_IMAGES_KEPT - 2 <= len(kept_builds) <= TAGGED_IMAGES_KEPT
