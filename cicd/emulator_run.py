@@ -116,7 +116,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     succeeded = False
     try:
         for region in regions:
-            runs.append(_start_region(by_region[region], logs))
+            runs.append(start_region(by_region[region], logs))
         for run in runs:
             _guarded(run, "apply", apply, run)
         for run in runs:
@@ -165,8 +165,10 @@ def _retries(log: Path) -> Tuple[int, int]:
     return (len(lines), sum(REPLAYED in line for line in lines)) if lines else (0, 0)
 
 
-def _start_region(cfg: RegionConfig, logs: Path) -> RegionRun:
-    """The region's own emulator process (regions share nothing in AWS either), its state bucket and work folder."""
+def start_region(cfg: RegionConfig, logs: Path, stacks: Optional[Path] = None) -> RegionRun:
+    """The region's own emulator process (regions share nothing in AWS either), its state bucket and work folder.
+
+    `stacks`: another synth output's stacks folder (tests of other inputs); default, the main synth's."""
     region = cfg.region
     emulator = spawn(logs / f"{region}.log")
     print(f"{region}: emulator {emulator.endpoint} (pid {emulator.pid})", flush=True)
@@ -178,7 +180,7 @@ def _start_region(cfg: RegionConfig, logs: Path) -> RegionRun:
     except BaseException:
         emulator.stop()
         raise
-    workdir = prepare_workdir(synth_out() / "stacks" / region, where.workdir, region, emulator.endpoint)
+    workdir = prepare_workdir((stacks or synth_out() / "stacks") / region, where.workdir, region, emulator.endpoint)
     run = RegionRun(region, Terraform(workdir, env=where.env, label=region), emulator)
     # If the emulator dies, terraform would retry its requests for minutes: stop it at once instead.
     emulator.on_unexpected_exit(lambda _code: run.terraform.halt(f"the {region} emulator stopped"))

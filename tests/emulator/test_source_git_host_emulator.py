@@ -54,17 +54,16 @@ def git_host_out(tmp_path_factory: pytest.TempPathFactory) -> Tuple[Path, Dict[s
 
 @pytest.mark.parametrize("region", ["us-east-1", "us-west-2"])
 def test_git_host_source_applies_without_drift_and_destroys(git_host_out, tmp_path: Path, region: str) -> None:
-    from cicd.emulator import spawn
-    from cicd.emulator_run import RegionRun, apply, check_drift, destroy
-    from cicd.terraform import Terraform, prepare_workdir
+    from cicd.deploy import emulator_workroot
+    from cicd.emulator_run import apply, check_drift, destroy, start_region
 
     out, configs = git_host_out
     cfg = configs[region]
-    emulator = spawn(tmp_path / "emulator.log")
+    # The main job's own start: an emulator, the state bucket bootstrapped in it, the S3 backend.
+    run = start_region(cfg, tmp_path, out / "stacks")
+    emulator = run.emulator
     try:
         env = emulator.subprocess_env(region)
-        workdir = prepare_workdir(out / "stacks" / region, tmp_path / region, region, True)
-        run = RegionRun(region, Terraform(workdir, env=env, label=region), emulator)
         try:
             apply(run)
             assert check_drift(run) == []
@@ -94,3 +93,4 @@ def test_git_host_source_applies_without_drift_and_destroys(git_host_out, tmp_pa
             run.terraform.kill()
     finally:
         emulator.stop()
+        shutil.rmtree(emulator_workroot(emulator.port), ignore_errors=True)
