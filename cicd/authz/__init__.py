@@ -4,5 +4,5 @@
 `flows` lists the run-time calls made on the stack's behalf, which `simulate` evaluates with a real
 policy engine against identity, trust and resource policies; `resolve` and `catalogue` read the
 synthesized configuration (or an applied state) into the ARNs AWS would see; `gate` is the CLI.
-Never imports cdktf or the .env reader: it runs in its own small virtualenv.
+Never imports cdktf or the .env reader.
 """

@@ -6,8 +6,8 @@
    evaluated with the caller's identity policy, the assumed role's trust policy and the resource's
    policy by a real policy engine (cicd.authz.simulate).
 
-Exit 0 when both pass, 1 on any failure (or a stale exception), 2 on bad input. Needs the authz
-virtualenv (policy_sentry) and the evaluator's node_modules; `nox -s policy` provides both.
+Exit 0 when both pass, 1 on any failure (or a stale exception), 2 on bad input. Needs policy_sentry
+(requirements.txt) and the evaluator's node_modules, which `nox -s policy` installs.
 """
 from __future__ import annotations
 
@@ -87,6 +87,15 @@ def render(regions: Sequence[str], grant: grants.GrantReport, flow: FlowReport) 
     ok = not grant.failures and not grant.stale and not flow.denied
     lines.append(f"authorization gate: {'PASSED' if ok else 'FAILED'}")
     return "\n".join(lines), ok
+
+
+def check_applied(doc: Mapping[str, Any], region: str, state: Mapping[str, Any]) -> Tuple[str, bool]:
+    """The run-time flows of one applied region, every ARN as the (emulated) API returned it."""
+    report = check_flows([Stack.load(doc, region, Resolver.from_state(doc, region, state))])
+    lines = [f"{region}: authorization flows on the applied state: {report.checked} requests, "
+             f"{len(report.denied)} denied"]
+    lines += [f"  DENIED {f.name}: {f.principal} {f.action} on {f.resource} -> {detail}" for f, detail in report.denied]
+    return "\n".join(lines), not report.denied
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -61,7 +61,7 @@ _PLACEHOLDER = re.compile(r"\$\{[^}]+\}")
 
 def _format_regex(arn_format: str) -> "re.Pattern[str]":
     parts = _PLACEHOLDER.split(arn_format)
-    return re.compile("^" + ".+".join(re.escape(p) for p in parts) + "$", re.IGNORECASE)
+    return re.compile("^" + ".+".join(re.escape(p) for p in parts) + "$")  # IAM compares ARNs case-sensitively
 
 
 def literal_fragments(arn_format: str) -> Tuple[str, ...]:
@@ -78,8 +78,7 @@ def can_match(granted: str, arn_format: str) -> bool:
     pieces = re.split(r"[*?]", granted)
     if len(pieces) == 1:
         return bool(regex.match(granted))
-    samples = ["x", "x/x", "x:x", "x/x/x"] + [f"x{f}x" for f in literal_fragments(arn_format)] + \
-              [f"{f}x" for f in literal_fragments(arn_format)]
+    samples = ["x"] + [f"x{f}x" for f in literal_fragments(arn_format)] + [f"{f}x" for f in literal_fragments(arn_format)]
     if len(pieces) > 4:  # keep the product small; more wildcards than this means "*" in practice
         return True
     def fill(index: int, text: str) -> bool:
@@ -97,5 +96,5 @@ def is_account_wide(granted: str, arn_format: str) -> bool:
     if "*" in fields[3] or "*" in fields[4]:
         return True  # any region or any account
     resource = fields[5]
-    literal = _PLACEHOLDER.split(arn_format.split(":", 5)[5])[0] if arn_format.count(":") >= 5 else ""
+    literal = _PLACEHOLDER.split(arn_format.split(":", 5)[5])[0]  # the type's prefix, e.g. "deploymentgroup:"
     return resource == "*" or (resource.startswith(literal) and resource[len(literal):] == "*")

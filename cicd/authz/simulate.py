@@ -22,7 +22,7 @@ from typing import Any, Dict, List, Sequence
 
 from cicd.errors import UserError
 
-ROOT = Path(__file__).resolve().parents[2]  # not cicd.config: this gate's venv has no .env reader
+ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = Path(__file__).resolve().parent / "simulator" / "simulate.js"
 DEFAULT_MODULES = ROOT / ".nox" / "authz-node" / "node_modules"
 TIMEOUT_SECONDS = 300

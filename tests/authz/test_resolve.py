@@ -50,3 +50,32 @@ def test_state_values_win_over_the_formats():
     assert r.value("${aws_sns_topic.t.arn}") == "arn:aws:sns:us-east-1:123456789012:shop-topic"
     assert r.value("${data.aws_caller_identity.account.account_id}") == "123456789012"
     assert r.value("${aws_iam_role.r.arn}") == f"arn:aws:iam::{ACCOUNT}:role/shop-r"  # not in state: the format
+
+
+def test_generated_parts_are_stable_stand_ins_in_aws_shapes():
+    import re
+
+    doc = {"resource": {"aws_kms_key": {"k": {}, "other": {}}, "aws_lb": {"a": {"name": "a"}, "b": {"name": "b"}},
+                        "aws_security_group": {"s": {}}}}
+    r = Resolver(doc, "us-west-2")
+    key = r.value("${aws_kms_key.k.arn}")
+    assert re.fullmatch(rf"arn:aws:kms:us-west-2:{ACCOUNT}:key/[0-9a-f]{{8}}-[0-9a-f]{{4}}-[0-9a-f]{{4}}-"
+                        r"[0-9a-f]{4}-[0-9a-f]{12}", key), key
+    assert key.endswith(r.value("${aws_kms_key.k.key_id}")) and key != r.value("${aws_kms_key.other.arn}")
+    a, b = r.value("${aws_lb.a.arn_suffix}"), r.value("${aws_lb.b.arn_suffix}")
+    assert re.fullmatch(r"app/a/[0-9a-f]{16}", a) and a[6:] != b[6:]
+    assert re.fullmatch(r"sg-[0-9a-f]{16}", r.value("${aws_security_group.s.id}"))
+
+
+def test_malformed_and_unknown_data_references_stay_visible():
+    r = Resolver(DOC, "us-east-1")
+    assert r.value("${data.aws_caller_identity.account}") == "<unresolved:data.aws_caller_identity.account>"
+    assert r.value("${data.aws_region.current.name}") == "<unresolved:data.aws_region.current.name>"
+    assert r.value("${aws_iam_role.r.arn.x}") == "<unresolved:aws_iam_role.r.arn.x>"
+
+
+def test_state_values_that_are_not_strings_fall_back_to_the_formats():
+    state = {"values": {"root_module": {"resources": [
+        {"address": "aws_sns_topic.t", "values": {"arn": ["not", "a", "string"]}}]}}}
+    r = Resolver.from_state(DOC, "eu-central-1", state)
+    assert r.value("${aws_sns_topic.t.arn}") == f"arn:aws:sns:eu-central-1:{ACCOUNT}:shop-topic"

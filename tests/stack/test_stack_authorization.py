@@ -1,9 +1,9 @@
 """The authorization gate (`python -m cicd.authz`) on the synthesized regions, and the defects it exists
 to catch: each planted into a copy of today's stack must make it fail, naming the grant or the flow.
 
-The gate runs in its own virtualenv (policy_sentry) with the policy evaluator's node_modules:
-`AUTHZ_PYTHON` / `AUTHZ_NODE_MODULES`, defaults `.nox/authz/bin/python` / `.nox/authz-node/node_modules`
-(`nox -s tests` builds both and sets them). Without them these tests fail: the gate is part of the suite.
+The gate runs as a process of the toolchain's Python with the policy evaluator's node_modules
+(`AUTHZ_NODE_MODULES`, default `.nox/authz-node/node_modules`; `nox -s tests` installs it and sets it).
+Without it these tests fail: the gate is part of the suite.
 """
 from __future__ import annotations
 
@@ -23,11 +23,10 @@ from cicd.authz import flows  # noqa: E402  (pure Python: the handler's calls an
 
 
 def _gate_env() -> Tuple[str, Dict[str, str]]:
-    python = os.environ.get("AUTHZ_PYTHON", str(REPO / ".nox" / "authz" / "bin" / "python"))
     modules = os.environ.get("AUTHZ_NODE_MODULES", str(REPO / ".nox" / "authz-node" / "node_modules"))
-    if not Path(python).exists() or not Path(modules).is_dir():
-        pytest.fail(f"the authorization gate's environment is missing ({python}, {modules}): run `nox -s tests`")
-    return python, {**os.environ, "AUTHZ_NODE_MODULES": modules}
+    if not Path(modules).is_dir():
+        pytest.fail(f"the authorization gate's policy evaluator is missing ({modules}): run `nox -s tests`")
+    return sys.executable, {**os.environ, "AUTHZ_NODE_MODULES": modules}
 
 
 def run_gate(docs: Dict[str, Dict[str, Any]], tmp_path: Path) -> Tuple[int, str]:
