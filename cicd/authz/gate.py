@@ -25,6 +25,7 @@ from cicd.authz import grants, sar, simulate
 from cicd.authz.catalogue import Stack
 from cicd.authz.resolve import Resolver
 from cicd.errors import UserError, run_cli
+from cicd.policy import load_stacks  # the checkov gate's reader of the synthesized regions
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,18 +35,6 @@ class FlowReport:
     checked: int = 0
     denied: List[Tuple[flow_catalogue.Flow, str]] = field(default_factory=list)
     principals: Counter = field(default_factory=Counter)
-
-
-def load_stacks(stacks_dir: Path) -> Dict[str, Dict[str, Any]]:
-    docs = {}
-    for path in sorted(stacks_dir.glob("*/cdk.tf.json")):
-        try:
-            docs[path.parent.name] = json.loads(path.read_text())
-        except (OSError, ValueError) as err:
-            raise UserError(f"{path}: not readable as JSON ({err})") from None
-    if not docs:
-        raise UserError(f"no <region>/cdk.tf.json under {stacks_dir}: run `nox -s synth` first (or pass --out)")
-    return docs
 
 
 def check_flows(stacks: Sequence[Stack]) -> FlowReport:
