@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Set, Tuple
@@ -44,6 +45,7 @@ CITE = {
     "codecommit-git": f"{DOCS}/codecommit/latest/userguide/auth-and-access-control-permissions-reference.html",
     "codecommit-kms": f"{DOCS}/codecommit/latest/userguide/encryption.html",
     "events-codebuild": f"{DOCS}/eventbridge/latest/userguide/eb-use-identity-based.html",
+    "activate": f"{DOCS}/autoscaling/application/userguide/security_iam_id-based-policy-examples.html",
     "logs-kms": f"{DOCS}/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html",
     "lambda-role": f"{DOCS}/lambda/latest/dg/lambda-intro-execution-role.html",
     "lambda-dlq": f"{DOCS}/lambda/latest/dg/invocation-async-retain-records.html",
@@ -256,6 +258,7 @@ def _builds(b: Builder) -> None:
                         "s3:GetObject", "s3:PutObject")
             b.kms(f"{name} artifact key", "codebuild-role", role, "kms:GenerateDataKey", "kms:Decrypt")
         _git_mirror(b, role, name, s.value(buildspec))
+        _activation(b, role, name, s.value(buildspec))
         for parameter in _buildspec_parameters(s.value(buildspec)):
             b.as_role(f"{name} reads {parameter}", "codebuild-role", role, "ssm:GetParameters",
                       s.arn("ssm", f"parameter{parameter}"))
@@ -299,6 +302,28 @@ def _git_mirror(b: Builder, role: str, name: str, buildspec: str) -> None:
             b.as_role(f"{name} writes objects in {target_region}", "codecommit-kms", role, action, dr_key,
                       resource_policy=policy, kms_ViaService=f"codecommit.{target_region}.amazonaws.com",
                       kms_ResourceAliases=[f"alias/{s.project()}-pipeline"])
+
+
+_ACTIVATE = re.compile(r'^\s*activate "([^"]+)" "([^"]+)" "([^"]+)" (\d+) (\d+)$', re.MULTILINE)
+
+
+def _activation(b: Builder, role: str, name: str, buildspec: str) -> None:
+    """The Activate job's calls per service (templates/buildspecs/activate.yml.j2): read the release marker,
+    register the raised scalable target (Application Auto Scaling checks the caller may describe and update
+    the service), wait on the service's desired count, write the marker."""
+    s = b.stack
+    targets = {s.value(t["resource_id"]): n for n, t in s.items("aws_appautoscaling_target")}
+    for _stage, marker, resource_id, _low, _high in _ACTIVATE.findall(buildspec):
+        parameter = s.arn("ssm", f"parameter{marker}")
+        service = s.arn("ecs", resource_id)
+        for action in ("ssm:GetParameter", "ssm:PutParameter"):
+            b.as_role(f"{name} reads and sets {marker}", "activate", role, action, parameter)
+        b.as_role(f"{name} raises {resource_id}", "activate", role, "application-autoscaling:RegisterScalableTarget",
+                  s.attr("aws_appautoscaling_target", targets[resource_id], "arn"),
+                  **{"application-autoscaling:service-namespace": "ecs",
+                     "application-autoscaling:scalable-dimension": "ecs:service:DesiredCount"})
+        for action in ("ecs:DescribeServices", "ecs:UpdateService"):
+            b.as_role(f"{name} raises {resource_id}", "activate", role, action, service)
 
 
 def _buildspec_parameters(buildspec: str) -> List[str]:

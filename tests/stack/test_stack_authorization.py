@@ -204,3 +204,13 @@ def test_eventbridge_key_grant_conditioned_on_source_account_fails(synthesized, 
     code, out = run_gate({_region(synthesized): doc}, tmp_path)
     denied = [line for line in out.splitlines() if line.startswith("  DENIED")]
     assert code == 1 and denied and all("notifies (topic key): events.amazonaws.com" in line for line in denied), out
+
+
+def test_the_activate_job_without_register_scalable_target_fails(synthesized, primary, tmp_path):
+    """The Activate job's calls are read from its rendered buildspec: a missing grant is a denied flow."""
+    doc = copy.deepcopy(primary)
+    _edit_role_policy(doc, "codebuild-activate", _drop_action("application-autoscaling:RegisterScalableTarget"))
+    code, out = run_gate({_region(synthesized): doc}, tmp_path)
+    denied = [line for line in out.splitlines() if line.startswith("  DENIED")]
+    assert code == 1 and len(denied) == 6 and all("application-autoscaling:RegisterScalableTarget" in d
+                                                  for d in denied), out
