@@ -64,6 +64,7 @@ def test_drift_check_reports_out_of_band_changes_by_name_and_count(region_run, a
     capsys.readouterr()
     assert emulator_run.check_drift(run) == []
     assert f"{REGION}: re-plan shows no changes" in capsys.readouterr().out
+    assert run.terraform.plan(out="again.tfplan") == PlanSummary(0, 0, 0)
 
     # Changed behind Terraform's back: an update in place, and only that resource.
     aws("ssm").put_parameter(Name=f"/{run.name}/colour", Value="green", Type="String", Overwrite=True)
@@ -78,3 +79,5 @@ def test_drift_check_reports_out_of_band_changes_by_name_and_count(region_run, a
         "aws_cloudwatch_log_group.probe (create)",
         "aws_ssm_parameter.probe (update)",
     ]
+    # What the main job's teardown plans: only what is still there is destroyed.
+    assert run.terraform.plan(out="destroy.tfplan", destroy=True) == PlanSummary(add=0, change=0, destroy=1)
