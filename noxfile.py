@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent
 TOOLCHAIN = ROOT / ".nox" / "toolchain"
 CHECKOV_ENV = ROOT / ".nox" / "checkov"
 AUTHZ_NODE = ROOT / ".nox" / "authz-node"  # the authorization gate's policy evaluator, an npm package
-AUTHZ_PACKAGE = ROOT / "cicd" / "authz" / "simulator"
+AUTHZ_PACKAGE = ROOT / "cicd" / "policy" / "authz" / "simulator"
 MUTATION_ENV = ROOT / ".nox" / "mutation"
 
 nox.options.sessions = ["preview", "tests"]  # the safe ones; deploys must be asked for by name
@@ -69,7 +69,7 @@ def run_py(session: nox.Session, *args: str, env: Dict[str, str] = None, success
 
 def _synth(session: nox.Session, regions: List[str]) -> None:
     args = [a for r in regions for a in ("--region", r)]
-    run_py(session, "-m", "cicd.synth", *args, *session.posargs)
+    run_py(session, "-m", "cicd.deploy.synth", *args, *session.posargs)
 
 
 @nox.session(python=False)
@@ -93,13 +93,13 @@ def synth_west(session: nox.Session) -> None:
 @nox.session(python=False)
 def preview(session: nox.Session) -> None:
     """Render and check every template for both regions (no cdktf). Options: --region/--stage/--service, --diff."""
-    run_py(session, "-m", "cicd.preview", *session.posargs)
+    run_py(session, "-m", "cicd.docs.preview", *session.posargs)
 
 
 @nox.session(python=False)
 def diagram(session: nox.Session) -> None:
     """Mermaid pipeline diagram + overview per region from cdktf.out (no cdktf). --update-readme/--check-readme/--write."""
-    run_py(session, "-m", "cicd.diagram", *session.posargs)
+    run_py(session, "-m", "cicd.docs.diagram", *session.posargs)
 
 
 @nox.session(python=False)
@@ -114,10 +114,10 @@ def tests(session: nox.Session) -> None:
 @nox.session(python=False)
 def policy(session: nox.Session) -> None:
     """Synthesize both regions; checkov, then the authorization gate (grants vs AWS's data, run-time flows)."""
-    run_py(session, "-m", "cicd.synth")
+    run_py(session, "-m", "cicd.deploy.synth")
     checkov = Path(_venv(session, CHECKOV_ENV, ROOT / "requirements-policy.txt")).parent / "checkov"
-    run_py(session, "-m", "cicd.policy", "--checkov", str(checkov), *session.posargs)
-    run_py(session, "-m", "cicd.authz", env=authz_env(session))
+    run_py(session, "-m", "cicd.policy.checkov", "--checkov", str(checkov), *session.posargs)
+    run_py(session, "-m", "cicd.policy.authz", env=authz_env(session))
 
 
 @nox.session(python=False, default=False)
@@ -125,11 +125,11 @@ def mutation(session: nox.Session) -> None:
     """Mutation testing (mutmut) of the modules in mutation.yml with their fast tests; killed % per module. --ci: bounded."""
     # Its own venv: the toolchain plus mutmut (requirements-mutation.txt includes requirements.txt).
     python = _venv(session, MUTATION_ENV, ROOT / "requirements-mutation.txt", (ROOT / "requirements.txt",))
-    session.run(python, "-m", "cicd.mutation", *session.posargs, external=True, env=QUIET_ENV)
+    session.run(python, "-m", "cicd.quality.mutation", *session.posargs, external=True, env=QUIET_ENV)
 
 
 def deploy(session: nox.Session, region: str) -> None:
-    run_py(session, "-m", "cicd.deploy", "deploy", region, *session.posargs)
+    run_py(session, "-m", "cicd.deploy.cli", "deploy", region, *session.posargs)
 
 
 @nox.session(python=False, name="deploy-east", default=False)
@@ -147,35 +147,35 @@ def deploy_west(session: nox.Session) -> None:
 @nox.session(python=False, name="bootstrap-east", default=False)
 def bootstrap_east(session: nox.Session) -> None:
     """Create us-east-1's Terraform state bucket (versioned, encrypted, private, TLS only); idempotent. --emulator URL."""
-    run_py(session, "-m", "cicd.deploy", "bootstrap", "us-east-1", *session.posargs)
+    run_py(session, "-m", "cicd.deploy.cli", "bootstrap", "us-east-1", *session.posargs)
 
 
 @nox.session(python=False, name="bootstrap-west", default=False)
 def bootstrap_west(session: nox.Session) -> None:
     """Create us-west-2's Terraform state bucket (versioned, encrypted, private, TLS only); idempotent. --emulator URL."""
-    run_py(session, "-m", "cicd.deploy", "bootstrap", "us-west-2", *session.posargs)
+    run_py(session, "-m", "cicd.deploy.cli", "bootstrap", "us-west-2", *session.posargs)
 
 
 @nox.session(python=False, default=False)
 def emulator(session: nox.Session) -> None:
     """Main job, no AWS account needed: both regions applied into local AWS emulators, drift-checked, destroyed."""
-    run_py(session, "-m", "cicd.emulator_run", *session.posargs, env=authz_env(session))
+    run_py(session, "-m", "cicd.emulator.run", *session.posargs, env=authz_env(session))
 
 
 @nox.session(python=False, default=False)
 def failover(session: nox.Session) -> None:
     """Promote us-west-2 to serve production (disaster recovery). Options: --auto-approve, --emulator URL."""
-    run_py(session, "-m", "cicd.deploy", "failover", "us-west-2", *session.posargs)
+    run_py(session, "-m", "cicd.deploy.cli", "failover", "us-west-2", *session.posargs)
 
 
 @nox.session(python=False, default=False)
 def bench(session: nox.Session) -> None:
     """Time full synth vs a provider-only floor (wall, peak RSS), preview, no-op synth. --runs N, --with-tests, --json, --strict, --profile."""
-    run_py(session, "-m", "cicd.bench", *session.posargs)
+    run_py(session, "-m", "bench.run", *session.posargs)
 
 
 @nox.session(default=False)
 def lint(session: nox.Session) -> None:
     """ruff on every Python file."""
     session.install("ruff==0.8.6")
-    session.run("ruff", "check", "cicd", "stack", "lambda", "tests", "noxfile.py")
+    session.run("ruff", "check", "cicd", "stack", "lambda", "bench", "tests", "noxfile.py")

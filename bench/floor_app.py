@@ -4,7 +4,7 @@ An `App` with one `TerraformStack` per region (us-east-1, us-west-2), each holdi
 and one trivial resource (an SNS topic), synthesized into `CDKTF_OUTDIR` (default: a fresh temporary
 folder). It imports exactly what `stack.app` needs from jsii: `cdktf`, `constructs` and the AWS
 provider bindings (whose package `__init__` loads every one of its ~2,100 modules and the provider's
-jsii assembly into Node). `cicd.bench` times it against `python -m stack.app`.
+jsii assembly into Node). `bench.run` times it against `python -m stack.app`.
 
     python -m bench.floor_app            # or: CDKTF_OUTDIR=/tmp/x python bench/floor_app.py
     python -m bench.floor_app --on-demand

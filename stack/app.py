@@ -13,9 +13,9 @@ from typing import Optional, Sequence
 # jsii prints a Node end-of-life banner on every start: users need not see it.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-from cicd import deployment_id as deployment_ids  # noqa: E402
-from cicd.config import load_all  # noqa: E402
-from cicd.errors import UserError, run_cli  # noqa: E402
+from cicd.workspace import deployment_id as deployment_ids  # noqa: E402
+from cicd.workspace.config import load_all  # noqa: E402
+from cicd.workspace.errors import UserError, run_cli  # noqa: E402
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -10,9 +10,9 @@ from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.codebuild_project import CodebuildProject
 from constructs import Construct
 
-from cicd import naming
-from cicd.config import DEPLOY_STAGES, LOG_RETENTION_DAYS
-from cicd.render import render_build_buildspec, render_test_buildspec
+from cicd.workspace import naming
+from cicd.workspace.config import DEPLOY_STAGES, LOG_RETENTION_DAYS
+from cicd.workspace.render import render_build_buildspec, render_test_buildspec
 from stack.context import StackContext
 from stack.encryption import Encryption
 from stack.iam import Role

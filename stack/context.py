@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import List
 
-from cicd.config import RegionConfig
+from cicd.workspace.config import RegionConfig
 from stack.iam import Role
 
 

@@ -16,8 +16,8 @@ from cdktf_cdktf_provider_aws.cloudwatch_event_target import CloudwatchEventTarg
 from cdktf_cdktf_provider_aws.codepipeline import Codepipeline
 from constructs import Construct
 
-from cicd import naming
-from cicd.config import RegionConfig, Stage
+from cicd.workspace import naming
+from cicd.workspace.config import RegionConfig, Stage
 from stack.activation import Activation
 from stack.build import Builds
 from stack.blocks import blocks

@@ -7,8 +7,8 @@ from cdktf_cdktf_provider_aws.codedeploy_app import CodedeployApp
 from cdktf_cdktf_provider_aws.codedeploy_deployment_group import CodedeployDeploymentGroup
 from constructs import Construct
 
-from cicd import naming
-from cicd.config import DEPLOY_STAGES, Stage
+from cicd.workspace import naming
+from cicd.workspace.config import DEPLOY_STAGES, Stage
 from stack.blocks import blocks
 from stack.context import StackContext
 from stack.encryption import Encryption

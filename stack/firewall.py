@@ -19,7 +19,7 @@ from cdktf_cdktf_provider_aws.wafv2_web_acl_association import Wafv2WebAclAssoci
 from cdktf_cdktf_provider_aws.wafv2_web_acl_logging_configuration import Wafv2WebAclLoggingConfiguration
 from constructs import Construct
 
-from cicd.config import LOG_RETENTION_DAYS
+from cicd.workspace.config import LOG_RETENTION_DAYS
 from stack.blocks import blocks
 from stack.context import StackContext
 from stack.encryption import Encryption

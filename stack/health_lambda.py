@@ -18,8 +18,8 @@ from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
 from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
 from constructs import Construct
 
-from cicd import naming, smoke
-from cicd.config import DEPLOY_STAGES, LOG_RETENTION_DAYS, ROOT
+from cicd.workspace import naming, smoke
+from cicd.workspace.config import DEPLOY_STAGES, LOG_RETENTION_DAYS, ROOT
 from stack.context import StackContext
 from stack.encryption import Encryption
 from stack.iam import Role

@@ -1,7 +1,7 @@
 """IAM helpers: roles with a single-service trust policy and inline least-privilege policies.
 
 Which actions may be granted on Resource "*" is not decided here: the authorization gate
-(`python -m cicd.authz`, part of `nox -s policy`) checks every statement against AWS's Service
+(`python -m cicd.policy.authz`, part of `nox -s policy`) checks every statement against AWS's Service
 Authorization Reference. `allow_unscoped` is for actions that AWS says support no resource type
 (granting them on an ARN is silently useless); `allow_on_all` is a declared exception for an
 action that *could* be scoped but must not be, with the reason recorded in the synthesized JSON
@@ -17,8 +17,8 @@ from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from constructs import Construct
 
-COMMENT_KEY = "//"  # Terraform JSON ignores properties of this name
-EXCEPTIONS_KEY = "authz_exceptions"  # "//": {"authz_exceptions": {"<Sid>": "<reason>"}}
+from cicd.workspace.annotations import COMMENT_KEY, EXCEPTIONS_KEY
+
 
 
 def statement(actions: Sequence[str], resources: Sequence[str], **extra: Any) -> Dict[str, Any]:

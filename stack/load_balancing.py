@@ -24,8 +24,8 @@ from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityG
 from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
 from constructs import Construct
 
-from cicd import naming
-from cicd.config import DEPLOY_STAGES, Service, Stage
+from cicd.workspace import naming
+from cicd.workspace.config import DEPLOY_STAGES, Service, Stage
 from stack.blocks import blocks
 from stack.context import StackContext
 from stack.network import Network

@@ -18,8 +18,8 @@ from typing import Dict, List, Tuple
 from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
 from constructs import Construct
 
-from cicd import naming
-from cicd.config import DEPLOY_STAGES, Stage
+from cicd.workspace import naming
+from cicd.workspace.config import DEPLOY_STAGES, Stage
 from stack.blocks import blocks
 from stack.context import StackContext
 from stack.load_balancing import LoadBalancing

@@ -24,8 +24,8 @@ from cdktf_cdktf_provider_aws.vpc_endpoint import VpcEndpoint
 from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
 from constructs import Construct
 
-from cicd import naming
-from cicd.config import LOG_RETENTION_DAYS
+from cicd.workspace import naming
+from cicd.workspace.config import LOG_RETENTION_DAYS
 from stack.context import StackContext
 from stack.encryption import Encryption
 from stack.iam import Role

@@ -18,7 +18,7 @@ from cdktf_cdktf_provider_aws.sns_topic_policy import SnsTopicPolicy
 from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
 from constructs import Construct
 
-from cicd import naming
+from cicd.workspace import naming
 from stack.context import StackContext
 from stack.encryption import Encryption
 

@@ -12,7 +12,7 @@ from cdktf import TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.ssm_parameter import SsmParameter
 from constructs import Construct
 
-from cicd.parameters import SECRET_PLACEHOLDER, all_parameters
+from cicd.workspace.parameters import SECRET_PLACEHOLDER, all_parameters
 from stack.context import StackContext
 from stack.encryption import Encryption
 from stack.policy import skip

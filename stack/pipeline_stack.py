@@ -7,8 +7,8 @@ from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
 from cdktf_cdktf_provider_aws.provider import AwsProvider
 from constructs import Construct
 
-from cicd import naming
-from cicd.config import RegionConfig
+from cicd.workspace import naming
+from cicd.workspace.config import RegionConfig
 from stack.blocks import blocks
 from stack.activation import Activation
 from stack.build import Builds

@@ -6,7 +6,7 @@ suppression in the synthesized JSON as a Terraform comment (Terraform ignores pr
 
     "//": {"checkov_skip": {"CKV_AWS_338": "<reason>"}, "metadata": {...}}
 
-`python -m cicd.policy` (`nox -s policy`) accepts a failed check only when its resource carries a
+`python -m cicd.policy.checkov` (`nox -s policy`) accepts a failed check only when its resource carries a
 skip for that check id with a reason, and fails on skips that match no failure. Fix the stack
 where that is sensible; skip only where the check does not fit, and say why.
 """
@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from cdktf import TerraformElement
 
-from cicd.policy import CHECK_ID, COMMENT_KEY, SKIP_KEY
+from cicd.workspace.annotations import CHECK_ID, COMMENT_KEY, SKIP_KEY
 
 # Reasons shared by several constructs.
-LOG_RETENTION = ("the product requires 14-day retention on every log group (cicd.config.LOG_RETENTION_DAYS); "
+LOG_RETENTION = ("the product requires 14-day retention on every log group (cicd.workspace.config.LOG_RETENTION_DAYS); "
                  "longer retention is a product decision, not a security fix")
 NO_CERTIFICATE = ("no CERTIFICATE_ARN configured: the listener serves HTTP until one is set; "
                   "with it the stack serves HTTPS and redirects HTTP")

@@ -16,8 +16,8 @@ from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.lambda_function import LambdaFunction
 from constructs import Construct
 
-from cicd import naming
-from cicd.config import LOG_RETENTION_DAYS
+from cicd.workspace import naming
+from cicd.workspace.config import LOG_RETENTION_DAYS
 from stack.context import StackContext
 from stack.encryption import Encryption
 from stack.iam import Role

@@ -9,8 +9,8 @@ from cdktf_cdktf_provider_aws.ecr_replication_configuration import EcrReplicatio
 from cdktf_cdktf_provider_aws.ecr_repository import EcrRepository
 from constructs import Construct
 
-from cicd import naming
-from cicd.config import UNTAGGED_IMAGE_EXPIRY_DAYS
+from cicd.workspace import naming
+from cicd.workspace.config import UNTAGGED_IMAGE_EXPIRY_DAYS
 from stack.blocks import blocks
 from stack.context import StackContext
 from stack.encryption import Encryption

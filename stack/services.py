@@ -29,10 +29,10 @@ from cdktf_cdktf_provider_aws.ecs_task_definition import EcsTaskDefinition
 from cdktf_cdktf_provider_aws.ssm_parameter import SsmParameter
 from constructs import Construct
 
-from cicd import naming
-from cicd.config import DEPLOY_STAGES, LOG_RETENTION_DAYS, Service, Stage
-from cicd.parameters import runtime_parameters
-from cicd.render import BOOTSTRAP_TAG, Refs, render_taskdef
+from cicd.workspace import naming
+from cicd.workspace.config import DEPLOY_STAGES, LOG_RETENTION_DAYS, Service, Stage
+from cicd.workspace.parameters import runtime_parameters
+from cicd.workspace.render import BOOTSTRAP_TAG, Refs, render_taskdef
 from stack.blocks import blocks
 from stack.context import StackContext
 from stack.encryption import Encryption

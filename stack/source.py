@@ -9,7 +9,7 @@ from cdktf_cdktf_provider_aws.codecommit_repository import CodecommitRepository
 from cdktf_cdktf_provider_aws.codeconnections_connection import CodeconnectionsConnection
 from constructs import Construct
 
-from cicd import naming
+from cicd.workspace import naming
 from stack.context import StackContext
 from stack.encryption import Encryption
 from stack.policy import skip
@@ -19,7 +19,7 @@ def use_connection_action(connection_arn: str) -> str:
     """The IAM action that lets CodePipeline use a connection. The service was renamed in 2024: a
     connection's ARN keeps the prefix it was created under (codestar-connections or codeconnections), and
     the action's service prefix must match it (Service Authorization Reference: both services list
-    UseConnection on their own `connection` resource type). cicd.config admits only those two prefixes."""
+    UseConnection on their own `connection` resource type). cicd.workspace.config admits only those two prefixes."""
     prefix = connection_arn.split(":")[2]
     return f"{prefix}:UseConnection"
 

@@ -16,9 +16,9 @@ from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.codebuild_project import CodebuildProject
 from constructs import Construct
 
-from cicd import naming
-from cicd.config import LOG_RETENTION_DAYS
-from cicd.render import render_mirror_buildspec
+from cicd.workspace import naming
+from cicd.workspace.config import LOG_RETENTION_DAYS
+from cicd.workspace.render import render_mirror_buildspec
 from stack.build import IMAGE
 from stack.context import StackContext
 from stack.encryption import Encryption

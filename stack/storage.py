@@ -19,8 +19,8 @@ from cdktf_cdktf_provider_aws.s3_bucket_server_side_encryption_configuration imp
 from cdktf_cdktf_provider_aws.s3_bucket_versioning import S3BucketVersioningA
 from constructs import Construct
 
-from cicd.config import ARTIFACT_EXPIRATION_DAYS, DEPLOY_STAGES, Stage
-from cicd.elb import elb_account
+from cicd.workspace.config import ARTIFACT_EXPIRATION_DAYS, DEPLOY_STAGES, Stage
+from cicd.workspace.elb import elb_account
 from stack.blocks import blocks
 from stack.context import StackContext
 from stack.encryption import Encryption

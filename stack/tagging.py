@@ -10,7 +10,7 @@ from typing import Dict, Sequence
 
 from constructs import IConstruct
 
-from cicd.config import DEPLOY_STAGES, RegionConfig
+from cicd.workspace.config import DEPLOY_STAGES, RegionConfig
 
 
 def default_tags(cfg: RegionConfig) -> Dict[str, str]:

@@ -16,7 +16,7 @@ if str(REPO_ROOT) not in sys.path:
 
 
 # --- workspace foundation: .env config, templates, preview -----------------------------------
-# Used by tests/test_config.py, test_templates.py, test_preview.py, test_deployment_id.py.
+# Used by tests/workspace/test_config.py, test_templates.py, test_preview.py, test_deployment_id.py.
 
 @pytest.fixture
 def env_dir(tmp_path: Path) -> Callable[..., Path]:
@@ -56,7 +56,7 @@ def env_dir(tmp_path: Path) -> Callable[..., Path]:
 @pytest.fixture
 def repo_copy(tmp_path: Path) -> Path:
     """A copy of the folders the preview needs (cicd/, templates/, environments/) to break freely
-    and run `python -m cicd.preview` in with cwd set to it."""
+    and run `python -m cicd.docs.preview` in with cwd set to it."""
     target = tmp_path / "repo"
     for name in ("cicd", "templates", "environments"):
         shutil.copytree(REPO_ROOT / name, target / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
@@ -64,10 +64,10 @@ def repo_copy(tmp_path: Path) -> Path:
 
 
 # --- end-to-end CLI runs ---------------------------------------------------------------------
-# Used by tests/test_emulator_killed.py and test_failover_emulator.py.
+# Used by tests/emulator/test_emulator_killed.py and test_failover_emulator.py.
 
 @pytest.fixture(scope="session")
 def cli_synth_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One CDKTF_OUTDIR for the end-to-end CLI runs: a region one of them synthesized is reused by the
-    next when its inputs are the same (cicd.synth's fingerprint), instead of paying jsii again."""
+    next when its inputs are the same (cicd.deploy.synth's fingerprint), instead of paying jsii again."""
     return tmp_path_factory.mktemp("cli-synth") / "out"

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from cicd import emulator as emulator_mod  # noqa: E402
+from cicd.emulator import server as emulator_mod  # noqa: E402
 
 REGION = "eu-west-1"
 

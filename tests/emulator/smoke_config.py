@@ -1,6 +1,6 @@
 """The Terraform configuration (main.tf.json) of the emulator smoke test (test_terraform_smoke.py).
 
-It covers every resource that needed a moto patch (see cicd/moto_patches/), wired the way the real stack
+It covers every resource that needed a moto patch (see cicd/emulator/moto_patches/), wired the way the real stack
 wires them: CodeCommit -> CodeBuild -> CodeDeploy blue/green to an ECS service behind an ALB with two
 target groups and two listeners. This module builds the provider block and the infrastructure (network and
 ALB, IAM, KMS, S3, logs, Lambda, auto scaling, alarm); smoke_config_delivery.py the delivery resources

@@ -1,4 +1,4 @@
-"""The state bucket bootstrap (cicd/bootstrap.py) against the patched emulator: what it creates, that a second
+"""The state bucket bootstrap (cicd/deploy/bootstrap.py) against the patched emulator: what it creates, that a second
 run changes nothing, and the one-line refusals of a bucket in another region, of another account or
 without versioning."""
 from __future__ import annotations
@@ -9,9 +9,9 @@ from pathlib import Path
 import boto3
 import pytest
 
-from cicd import bootstrap
-from cicd.emulator import ACCOUNT_ID
-from cicd.errors import UserError
+from cicd.deploy import bootstrap
+from cicd.emulator.server import ACCOUNT_ID
+from cicd.workspace.errors import UserError
 
 from .helpers import unique
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from cicd import emulator_run
-from cicd.terraform import PlanSummary, Terraform, prepare_workdir
+from cicd.emulator import run as emulator_run
+from cicd.deploy.terraform import PlanSummary, Terraform, prepare_workdir
 
 from .conftest import REGION
 from .helpers import unique

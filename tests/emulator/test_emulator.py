@@ -13,8 +13,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-from cicd import emulator as emulator_mod
-from cicd import moto_patches
+from cicd.emulator import server as emulator_mod
+from cicd.emulator import moto_patches
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -93,7 +93,7 @@ def test_patches_follow_the_in_process_emulators(emulator) -> None:
 def test_patches_removed_after_the_last_emulator_stops() -> None:
     """In a fresh interpreter: start -> patched; stop -> moto is plain again."""
     code = (
-        "from cicd import emulator, moto_patches\n"
+        "from cicd.emulator import moto_patches, server as emulator\n"
         "from moto.codecommit.responses import CodeCommitResponse as C\n"
         "e = emulator.start()\n"
         "assert 'list_tags_for_resource' in C.__dict__ and moto_patches.applied()\n"
@@ -112,7 +112,7 @@ def test_cli_runs_patched_server_and_stops_on_signal(sig) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "cicd.emulator", "--port", "0", "--env-json"],
+        [sys.executable, "-m", "cicd.emulator.server", "--port", "0", "--env-json"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -145,7 +145,7 @@ def test_cli_runs_patched_server_and_stops_on_signal(sig) -> None:
 
 
 def test_the_running_emulator_serializes_requests(emulator) -> None:
-    from cicd.emulator_wsgi import OneRequestAtATime
+    from cicd.emulator.wsgi import OneRequestAtATime
 
     assert isinstance(emulator._server._server.app, OneRequestAtATime)
 
@@ -219,7 +219,7 @@ def test_spawned_emulator_stops_when_its_parent_dies(tmp_path) -> None:
     code = (
         "import sys, time\n"
         "from pathlib import Path\n"
-        "from cicd import emulator\n"
+        "from cicd.emulator import server as emulator\n"
         f"e = emulator.spawn(Path({str(tmp_path / 'e.log')!r}))\n"
         "print(e.pid, flush=True)\n"
         "time.sleep(600)\n"

@@ -8,7 +8,7 @@ def test_requests_are_handled_one_at_a_time() -> None:
     import threading
     import time
 
-    from cicd.emulator_wsgi import OneRequestAtATime
+    from cicd.emulator.wsgi import OneRequestAtATime
 
     inside, overlaps = [0], []
 
@@ -64,11 +64,11 @@ def test_a_retried_call_that_was_answered_gets_the_same_answer_again(caplog) -> 
     """The SDK sends a call again when it lost the answer: it must not be run twice ("already exists")."""
     import logging
 
-    from cicd.emulator_wsgi import OneRequestAtATime
+    from cicd.emulator.wsgi import OneRequestAtATime
 
     app, used = _create_rule_app()
     wrapped = OneRequestAtATime(app)
-    with caplog.at_level(logging.WARNING, logger="cicd.emulator"):
+    with caplog.at_level(logging.WARNING, logger="cicd.emulator.server"):
         assert _sdk_call(wrapped, "inv-1", 1) == ("200 OK", b"<RuleArn>rule/1</RuleArn>")
         assert caplog.records == []  # first attempts are not noise
         assert _sdk_call(wrapped, "inv-1", 2) == ("200 OK", b"<RuleArn>rule/1</RuleArn>")  # replayed
@@ -84,7 +84,7 @@ def test_a_retried_call_that_was_answered_gets_the_same_answer_again(caplog) -> 
 def test_a_retried_call_that_failed_runs_again(caplog) -> None:
     import logging
 
-    from cicd.emulator_wsgi import OneRequestAtATime
+    from cicd.emulator.wsgi import OneRequestAtATime
 
     calls = []
 
@@ -98,7 +98,7 @@ def test_a_retried_call_that_failed_runs_again(caplog) -> None:
         return [b"done"]
 
     wrapped = OneRequestAtATime(flaky)
-    with caplog.at_level(logging.WARNING, logger="cicd.emulator"):
+    with caplog.at_level(logging.WARNING, logger="cicd.emulator.server"):
         assert _sdk_call(wrapped, "inv-1", 1)[0] == "500 INTERNAL SERVER ERROR"
         assert _sdk_call(wrapped, "inv-1", 2) == ("200 OK", b"done")
     assert len(calls) == 2 and wrapped.answers.replayed == 0
@@ -108,7 +108,7 @@ def test_a_retried_call_that_failed_runs_again(caplog) -> None:
 def test_requests_without_an_invocation_id_are_never_replayed() -> None:
     import io
 
-    from cicd.emulator_wsgi import OneRequestAtATime
+    from cicd.emulator.wsgi import OneRequestAtATime
 
     app, used = _create_rule_app()
     wrapped = OneRequestAtATime(app)
@@ -120,7 +120,7 @@ def test_requests_without_an_invocation_id_are_never_replayed() -> None:
 
 
 def test_answers_are_bounded() -> None:
-    from cicd.emulator_wsgi import Answers
+    from cicd.emulator.wsgi import Answers
 
     answers = Answers(keep=3, max_body=10)
     for i in range(5):
@@ -155,7 +155,7 @@ def test_held_writes_never_reach_moto_while_reads_and_s3_do(aws, emulator) -> No
 
 
 def test_what_counts_as_a_write() -> None:
-    from cicd.emulator_wsgi import is_write
+    from cicd.emulator.wsgi import is_write
 
     def signed(service: str, **extra: str) -> dict:
         return {"HTTP_AUTHORIZATION": f"AWS4-HMAC-SHA256 Credential=testing/20261129/us-east-1/{service}/aws4_request, "

@@ -1,7 +1,7 @@
 """The moto 5.2.5 gaps themselves, shown on an UNPATCHED moto server (a separate process).
 
 If one of these starts failing after a moto upgrade, moto has changed there: re-check the matching patch
-in cicd/moto_patches/ (it may no longer be needed, or may need adjusting).
+in cicd/emulator/moto_patches/ (it may no longer be needed, or may need adjusting).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
-"""The patch registry of cicd/moto_patches/ as a whole: every patch is tested, remove_all() restores moto,
+"""The patch registry of cicd/emulator/moto_patches/ as a whole: every patch is tested, remove_all() restores moto,
 apply_all() is idempotent.
 
 Each patch is exercised through boto3 against the running emulator in test_patches_<service>.py (one module
-per service, as cicd/moto_patches/ has); test_gaps.py shows the same gaps on an unpatched moto server.
+per service, as cicd/emulator/moto_patches/ has); test_gaps.py shows the same gaps on an unpatched moto server.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from cicd import moto_patches
+from cicd.emulator import moto_patches
 
 
 def test_every_patch_is_tested() -> None:

@@ -1,4 +1,4 @@
-"""The CodeConnections patch (cicd/moto_patches/codeconnections.py), exercised through boto3 against the
+"""The CodeConnections patch (cicd/emulator/moto_patches/codeconnections.py), exercised through boto3 against the
 running emulator. Gap (moto 5.2.5): there is no CodeConnections service at all (test_gaps.py shows it)."""
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def test_codeconnections_service_is_removable() -> None:
     code = (
         "import sys\n"
         "from moto import backend_index\n"
-        "from cicd import moto_patches\n"
+        "from cicd.emulator import moto_patches\n"
         "moto_patches.apply_all()\n"
         "assert 'moto.codeconnections' in sys.modules\n"
         "assert any(n == 'codeconnections' for n, _ in backend_index.backend_url_patterns)\n"

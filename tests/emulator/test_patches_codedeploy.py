@@ -1,6 +1,6 @@
 """The CodeDeploy patches, exercised through boto3 against the running emulator.
 
-The patches are in cicd/moto_patches/codedeploy.py.
+The patches are in cicd/emulator/moto_patches/codedeploy.py.
 Every test's docstring names the moto 5.2.5 gap the patch closes; test_gaps.py shows the same gaps on an
 unpatched moto server.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ClientError
 
-from cicd import moto_patches
+from cicd.emulator import moto_patches
 
 from .helpers import error_code, make_role, trust_policy, unique
 

@@ -1,6 +1,6 @@
 """The CodePipeline patches, exercised through boto3 against the running emulator.
 
-The patches are in cicd/moto_patches/codepipeline.py.
+The patches are in cicd/emulator/moto_patches/codepipeline.py.
 Every test's docstring names the moto 5.2.5 gap the patch closes; test_gaps.py shows the same gaps on an
 unpatched moto server.
 """
@@ -13,7 +13,7 @@ import json
 import pytest
 from botocore.exceptions import ClientError
 
-from cicd import moto_patches
+from cicd.emulator import moto_patches
 
 from .helpers import CODEPIPELINE_STAGES, RawBodies, error_code, make_role, trust_policy, unique
 

@@ -1,6 +1,6 @@
 """The ECS patches, exercised through boto3 against the running emulator.
 
-The patches are in cicd/moto_patches/ecs.py.
+The patches are in cicd/emulator/moto_patches/ecs.py.
 Every test's docstring names the moto 5.2.5 gap the patch closes; test_gaps.py shows the same gaps on an
 unpatched moto server.
 """

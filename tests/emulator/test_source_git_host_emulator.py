@@ -1,7 +1,7 @@
 """The Git-host source kind deployed into the emulator: both regions synthesized with SOURCE_PROVIDER=github
 (us-east-1 lets the stack create the connection, us-west-2 names an existing one), applied with the real
 provider, re-planned with no changes, destroyed with nothing left: the same steps as `nox -s emulator`
-(cicd.emulator_run), which deploys the committed CodeCommit default."""
+(cicd.emulator.run), which deploys the committed CodeCommit default."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Dict, Tuple
 
 import pytest
 
-from cicd.config import RegionConfig, load_all
+from cicd.workspace.config import RegionConfig, load_all
 
 pytestmark = [
     pytest.mark.terraform,
@@ -54,8 +54,8 @@ def git_host_out(tmp_path_factory: pytest.TempPathFactory) -> Tuple[Path, Dict[s
 
 @pytest.mark.parametrize("region", ["us-east-1", "us-west-2"])
 def test_git_host_source_applies_without_drift_and_destroys(git_host_out, tmp_path: Path, region: str) -> None:
-    from cicd.deploy import emulator_workroot
-    from cicd.emulator_run import apply, check_drift, destroy, start_region
+    from cicd.deploy.cli import emulator_workroot
+    from cicd.emulator.run import apply, check_drift, destroy, start_region
 
     out, configs = git_host_out
     cfg = configs[region]

@@ -1,7 +1,7 @@
 """Terraform (hashicorp/aws 5.100.0) applies, re-plans with no changes, and destroys against the emulator.
 
 The configuration (built in smoke_config.py) covers every resource that needed a moto patch (see
-cicd/moto_patches/), wired the way the real stack wires them: CodeCommit -> CodeBuild -> CodeDeploy
+cicd/emulator/moto_patches/), wired the way the real stack wires them: CodeCommit -> CodeBuild -> CodeDeploy
 blue/green to an ECS service behind an ALB with two target groups and two listeners.
 """
 

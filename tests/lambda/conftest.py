@@ -85,11 +85,11 @@ def aws(env: None) -> Iterator[Recorder]:
 def codedeploy_gap() -> Iterator[Dict[str, List[Dict[str, Any]]]]:
     """moto 5.2.5 gaps: CodeDeploy PutLifecycleEventHookExecutionStatus and StopDeployment are not
     implemented, and GetDeploymentGroup answers no alarm configuration. The emulator's own patches
-    (cicd/moto_patches/codedeploy.py, shown by tests/emulator/test_gaps.py) serve them for the test,
+    (cicd/emulator/moto_patches/codedeploy.py, shown by tests/emulator/test_gaps.py) serve them for the test,
     so these tests meet the same AWS-like checks as the emulator (real hook execution ids, ECS/Lambda
     deployments only, none after the deployment finished). Each request that reached moto is recorded
     (parsed parameters) for assertions."""
-    from cicd import emulator
+    from cicd.emulator import server as emulator
 
     sent: Dict[str, List[Dict[str, Any]]] = {"put_lifecycle_event_hook_execution_status": [], "stop_deployment": []}
     keys = {"put_lifecycle_event_hook_execution_status": ("deploymentId", "lifecycleEventHookExecutionId", "status"),

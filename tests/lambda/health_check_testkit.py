@@ -184,8 +184,8 @@ def create_ecs_group(codedeploy: Any, group: str, app: str = APP, service: str =
 
 def hook_id(deployment_id: str) -> str:
     """The AfterAllowTestTraffic hook execution id the emulator's CodeDeploy patch issued (moto runs no
-    deployment; cicd/moto_patches/codedeploy.py records one execution per AppSpec hook, as CodeDeploy does)."""
-    from cicd import moto_patches
+    deployment; cicd/emulator/moto_patches/codedeploy.py records one execution per AppSpec hook, as CodeDeploy does)."""
+    from cicd.emulator import moto_patches
 
     return moto_patches.hook_executions(deployment_id).get(HOOK_EVENT, "no-hook-execution")
 

@@ -29,7 +29,7 @@ def test_several_deployments_stopped_are_each_recorded_and_reported(world: World
     assert sorted(rec["deployments"]) == ids and rec["deployment_id"] is None  # no single deployment to name
     assert rec["application"] == APP and rec["alarms"] == [{"name": f"{GROUP}-target-5xx", "state": "ALARM"}]
     assert sorted(s["deployment_id"] for s in rec["stopped"]) == ids
-    # as the emulator's StopDeployment (cicd/moto_patches/codedeploy.py) answers, recorded per deployment
+    # as the emulator's StopDeployment (cicd/emulator/moto_patches/codedeploy.py) answers, recorded per deployment
     assert {(s["status"], s["message"]) for s in rec["stopped"]} == {("Succeeded", "Deployment stopped")}
     assert rec["reason"] == f"alarm {GROUP}-target-5xx in ALARM: stopped 2 deployment(s) with rollback"
     assert rec["notified"] is True and "notify_error" not in rec

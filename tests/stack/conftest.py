@@ -1,6 +1,6 @@
 """Fixtures for the CDKTF stack tests: one synth of every region per session, read as JSON.
 
-`synthesized` builds one `App` with a `PipelineStack` per region (cicd.config.load_all()) and the
+`synthesized` builds one `App` with a `PipelineStack` per region (cicd.workspace.config.load_all()) and the
 fixed DEPLOYMENT_ID, synthesizes it once into a temporary folder and keeps each region's parsed
 cdk.tf.json. `stack` parametrizes a test over the regions. `resynthesized` is the one extra synth
 (the primary region only, another deployment id) the determinism test compares against. Both
@@ -30,7 +30,7 @@ if str(REPO_ROOT) not in sys.path:
 # jsii prints a Node end-of-life banner on every start.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-from cicd.config import RegionConfig, load_all  # noqa: E402
+from cicd.workspace.config import RegionConfig, load_all  # noqa: E402
 
 DEPLOYMENT_ID = "20261127T102500Z"
 OTHER_DEPLOYMENT_ID = "20261128T093000Z"
@@ -207,7 +207,7 @@ import cdktf_cdktf_provider_aws  # noqa: F401  the package's own __init__: every
 import stack
 import stack.health_lambda as health_lambda
 from cdktf import App
-from cicd.config import load_all
+from cicd.workspace.config import load_all
 from stack.pipeline_stack import PipelineStack
 health_lambda.SOURCE_DIR = Path(snapshot)
 primary = load_all()[0]

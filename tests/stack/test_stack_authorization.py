@@ -1,4 +1,4 @@
-"""The authorization gate (`python -m cicd.authz`) on the synthesized regions, and the defects it exists
+"""The authorization gate (`python -m cicd.policy.authz`) on the synthesized regions, and the defects it exists
 to catch: each planted into a copy of today's stack must make it fail, naming the grant or the flow.
 
 The gate runs as a process of the toolchain's Python with the policy evaluator's node_modules
@@ -19,7 +19,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
-from cicd.authz import flows  # noqa: E402  (pure Python: the handler's calls and their IAM requests)
+from cicd.policy.authz import flows  # noqa: E402  (pure Python: the handler's calls and their IAM requests)
 
 
 def _gate_env() -> Tuple[str, Dict[str, str]]:
@@ -35,7 +35,7 @@ def run_gate(docs: Dict[str, Dict[str, Any]], tmp_path: Path) -> Tuple[int, str]
         folder = tmp_path / "out" / "stacks" / region
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "cdk.tf.json").write_text(json.dumps(doc))
-    proc = subprocess.run([python, "-m", "cicd.authz", "--out", str(tmp_path / "out")], cwd=REPO, env=env,
+    proc = subprocess.run([python, "-m", "cicd.policy.authz", "--out", str(tmp_path / "out")], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=600)
     return proc.returncode, proc.stdout + proc.stderr
 
@@ -174,7 +174,7 @@ def test_unsound_grants_fail(synthesized, primary, tmp_path, marker, planted, ex
 
 def test_every_call_of_the_handler_has_its_iam_request(synthesized):
     """A call added to lambda/health_check without a catalogue entry is caught here, not in AWS."""
-    from cicd.authz.catalogue import Stack
+    from cicd.policy.authz.catalogue import Stack
 
     calls = flows.handler_calls()
     assert ("codedeploy", "put_lifecycle_event_hook_execution_status") in calls

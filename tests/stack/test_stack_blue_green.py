@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from typing import Dict, List, Tuple
 
-from cicd import naming
-from cicd.config import DEPLOY_STAGES
+from cicd.workspace import naming
+from cicd.workspace.config import DEPLOY_STAGES
 
 MAX_ALARMS = 10  # CodeDeploy's limit per deployment group
 

@@ -11,7 +11,7 @@ from typing import Any, Dict, List
 
 import pytest
 
-from cicd.config import Role
+from cicd.workspace.config import Role
 
 OTHER = "us-east-1"
 

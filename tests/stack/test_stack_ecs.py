@@ -4,9 +4,9 @@ from __future__ import annotations
 import json
 import re
 
-from cicd import naming
-from cicd.config import DEPLOY_STAGES, Stage
-from cicd.render import Refs, render_taskdef
+from cicd.workspace import naming
+from cicd.workspace.config import DEPLOY_STAGES, Stage
+from cicd.workspace.render import Refs, render_taskdef
 
 
 def _cases(cfg):

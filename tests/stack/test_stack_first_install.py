@@ -13,9 +13,9 @@ import re
 import yaml
 from first_install import marker_of, minimum
 
-from cicd import naming
-from cicd.config import DEPLOY_STAGES
-from cicd.render import BOOTSTRAP_TAG
+from cicd.workspace import naming
+from cicd.workspace.config import DEPLOY_STAGES
+from cicd.workspace.render import BOOTSTRAP_TAG
 from stack.services import UNRELEASED
 
 

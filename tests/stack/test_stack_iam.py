@@ -7,7 +7,7 @@ from typing import Dict, List, Set
 
 import pytest
 
-from cicd import naming
+from cicd.workspace import naming
 
 
 def _trust(role: dict) -> List[dict]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 import re
 from typing import Any, Dict, Tuple
 
-from cicd import naming
-from cicd.config import DEPLOY_STAGES, LOG_RETENTION_DAYS
+from cicd.workspace import naming
+from cicd.workspace.config import DEPLOY_STAGES, LOG_RETENTION_DAYS
 
 
 # --- 13: logs ----------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import ipaddress
 import json
 from typing import Dict, List, Set, Tuple
 
-from cicd.config import DEPLOY_STAGES
+from cicd.workspace.config import DEPLOY_STAGES
 
 INTERFACE_ENDPOINTS = {"ecr.api", "ecr.dkr", "logs", "ssm"}
 ANYWHERE = ("0.0.0.0/0", "::/0")

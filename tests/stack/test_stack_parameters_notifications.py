@@ -6,9 +6,9 @@ import re
 import zipfile
 from typing import Dict, List, Tuple
 
-from cicd import naming
-from cicd.config import LOG_RETENTION_DAYS
-from cicd.parameters import SECRET_PLACEHOLDER, all_parameters
+from cicd.workspace import naming
+from cicd.workspace.config import LOG_RETENTION_DAYS
+from cicd.workspace.parameters import SECRET_PLACEHOLDER, all_parameters
 
 
 # --- Parameter Store -------------------------------------------------------------------------------

@@ -6,8 +6,8 @@ from typing import Dict, List, Tuple
 
 import yaml
 
-from cicd import naming
-from cicd.config import ARTIFACT_EXPIRATION_DAYS, LOG_RETENTION_DAYS, Stage
+from cicd.workspace import naming
+from cicd.workspace.config import ARTIFACT_EXPIRATION_DAYS, LOG_RETENTION_DAYS, Stage
 
 STAGES = ["Source", "Build", "Test", "Staging", "Production"]
 

@@ -16,7 +16,7 @@ from typing import Dict, List, Tuple
 
 import pytest
 
-from cicd import policy
+from cicd.policy import checkov as policy
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CERTIFICATE_ARN = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-1111-2222-3333-444455556666"
@@ -201,7 +201,7 @@ def test_skip_helper_writes_a_terraform_comment_and_rejects_bad_input():
 
 def test_health_lambda_reserves_no_concurrency_and_has_an_encrypted_dead_letter_queue(stack):
     # Any reservation must leave 10 unreserved executions: in a new account (quota 10) it fails to apply.
-    from cicd import naming
+    from cicd.workspace import naming
 
     _, function = stack.the("aws_lambda_function", function_name=naming.health_function(stack.cfg))
     assert "reserved_concurrent_executions" not in function

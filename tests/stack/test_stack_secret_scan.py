@@ -1,8 +1,8 @@
 """Secret scan of everything the project generates: the synthesized JSON of every region and every
-rendered template (buildspecs, task definitions, appspecs, rendered by cicd.preview into a temporary
+rendered template (buildspecs, task definitions, appspecs, rendered by cicd.docs.preview into a temporary
 folder). Looks for AWS access keys and secret keys, private keys, well-known token formats,
 passwords/tokens/API keys with a literal high-entropy value, and SecureString parameters holding
-anything but cicd.parameters.SECRET_PLACEHOLDER. The planted-secret tests prove each rule fires.
+anything but cicd.workspace.parameters.SECRET_PLACEHOLDER. The planted-secret tests prove each rule fires.
 """
 from __future__ import annotations
 
@@ -18,9 +18,11 @@ import pytest
 from json_walk import walk  # noqa: E402  (tests/stack is on sys.path, like conftest)
 import yaml
 
-from cicd import preview, render
-from cicd.config import DEPLOY_STAGES
-from cicd.parameters import SECRET_PLACEHOLDER
+from cicd.docs import preview
+
+from cicd.workspace import render
+from cicd.workspace.config import DEPLOY_STAGES
+from cicd.workspace.parameters import SECRET_PLACEHOLDER
 
 PATTERNS = {
     "AWS access key id": re.compile(r"\b(AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|ABIA|ACCA)[0-9A-Z]{16}\b"),

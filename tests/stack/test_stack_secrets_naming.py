@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from cicd.parameters import SECRET_PLACEHOLDER
+from cicd.workspace.parameters import SECRET_PLACEHOLDER
 
 SECRET_PATTERNS = {
     "AWS access key id": re.compile(r"\b(AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[0-9A-Z]{16}\b"),

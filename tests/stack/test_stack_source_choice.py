@@ -14,8 +14,8 @@ from typing import Dict
 
 import pytest
 
-from cicd import render, validate
-from cicd.config import load_all
+from cicd.workspace import render, validate
+from cicd.workspace.config import load_all
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WEST_CONNECTION = "arn:aws:codestar-connections:us-west-2:123456789012:connection/0f9e8d7c-6b5a-4c3d-9e1f-2a3b4c5d6e7f"
@@ -217,7 +217,7 @@ def test_the_dr_region_runs_no_mirror_and_keeps_its_clone_url(synthesized):
 
 
 def test_the_diagram_follows_the_source(git_host, synthesized):
-    from cicd import diagram, pipeline_model
+    from cicd.docs import diagram, pipeline_model
 
     def source_action(synth):
         out = synth.directory.parent.parent
@@ -240,7 +240,7 @@ def test_the_diagram_follows_the_source(git_host, synthesized):
 def test_policy_gate_passes_on_the_git_host_variant(git_host):
     """checkov covers the connection and the trigger too (the default stack, with the mirror, is gated by
     test_stack_policy.py)."""
-    from cicd import policy
+    from cicd.policy import checkov as policy
     from test_stack_policy import _checkov_bin
 
     result = policy.evaluate(_checkov_bin(), git_host["us-east-1"].directory.parent.parent)
@@ -252,7 +252,7 @@ def test_policy_gate_passes_on_the_git_host_variant(git_host):
 def test_more_services_than_a_push_filter_takes_share_one_pattern(synthesized):
     import dataclasses
 
-    from cicd.config import Service
+    from cicd.workspace.config import Service
     from stack.delivery import MAX_FILE_PATH_PATTERNS, release_paths
 
     cfg = synthesized["us-east-1"].cfg

@@ -4,8 +4,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from cicd import naming
-from cicd.config import UNTAGGED_IMAGE_EXPIRY_DAYS
+from cicd.workspace import naming
+from cicd.workspace.config import UNTAGGED_IMAGE_EXPIRY_DAYS
 
 
 def _pipeline(stack) -> dict:

@@ -1,0 +1,1 @@
+"""Synthesize, plan and apply a region: the synth cache, the terraform wrapper, the state bucket, the deploy CLI."""

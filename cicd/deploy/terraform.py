@@ -1,0 +1,303 @@
+"""Plain `terraform` on a synthesized stack directory: init, plan, apply, output, destroy.
+
+The archived cdktf CLI is not involved: the synthesized cdk.tf.json is ordinary Terraform JSON.
+Against the local emulator the stack is copied into a work folder beside an override file that
+points the provider at the emulator; the resources are exactly the ones deployed to AWS. The state
+backend is the stack's own S3 backend (bucket, key, region, encryption, lock file) in the emulator
+too: only where S3 is reached (the emulator's endpoint, path-style addressing) is added, through
+`terraform init -backend-config`, so the synthesized JSON stays the one AWS gets.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence
+
+from cicd.workspace.errors import UserError
+
+OVERRIDE_FILE = "emulator_override.tf.json"
+# Where the emulator's S3 is: partial backend configuration, merged into the stack's backend at init.
+BACKEND_FILE = "emulator.s3.tfbackend"
+
+
+def require_terraform() -> str:
+    path = shutil.which("terraform")
+    if not path:
+        raise UserError("terraform: not found on PATH; install the Terraform CLI >= 1.10 "
+                        "(https://developer.hashicorp.com/terraform/install)")
+    return path
+
+
+def emulator_override(region: str) -> dict:
+    """Emulator-friendly provider settings (endpoints come from AWS_ENDPOINT_URL); the backend is untouched."""
+    return {
+        "provider": {"aws": [{
+            "region": region,
+            "access_key": "testing",
+            "secret_key": "testing",
+            "skip_credentials_validation": True,
+            "skip_metadata_api_check": "true",
+            "skip_region_validation": True,
+            "s3_use_path_style": True,
+        }]},
+    }
+
+
+def emulator_backend_config(endpoint: str) -> str:
+    """The S3 backend settings that reach the emulator (Terraform 1.11 S3 backend arguments, HCL).
+
+    Credentials and the region come from the stack's backend block and the environment, as on AWS.
+    """
+    return (f'endpoints = {{\n  s3  = "{endpoint}"\n  sts = "{endpoint}"\n}}\n'
+            "use_path_style = true\n")
+
+
+@dataclass(frozen=True)
+class LockInfo:
+    """Who holds a state lock, from terraform's "Lock Info" block or the lock file's JSON."""
+
+    id: str
+    who: str
+    operation: str
+    created: Optional[datetime]
+
+    @classmethod
+    def from_json(cls, data: Dict[str, str]) -> "LockInfo":
+        return cls(id=data.get("ID", ""), who=data.get("Who", "?"), operation=data.get("Operation", "?"),
+                   created=_parse_created(data.get("Created", "")))
+
+    def describe(self, now: Optional[datetime] = None) -> str:
+        """'root@ci-7 (apply, 42 s ago, lock ID 9d6d...)'."""
+        operation = self.operation.replace("OperationType", "").lower() or "?"
+        age = "age unknown"
+        if self.created:
+            seconds = max(0, int(((now or datetime.now(timezone.utc)) - self.created).total_seconds()))
+            age = (f"{seconds} s ago" if seconds < 120 else f"{seconds // 60} min ago" if seconds < 7200
+                   else f"{seconds // 3600} h ago")
+        return f"{self.who} ({operation}, {age}, lock ID {self.id})"
+
+
+class StateLocked(UserError):
+    """terraform could not take the state lock: another run holds it (or a killed one left it)."""
+
+    def __init__(self, label: str, lock: LockInfo):
+        self.lock = lock
+        super().__init__(f"{label}: the state is locked by {lock.describe()}")
+
+
+def _parse_created(text: str) -> Optional[datetime]:
+    """terraform's lock time: '2026-11-29 20:07:34.078645747 +0000 UTC' (Go) or RFC 3339 in the lock file."""
+    text = text.strip().replace(" UTC", "")
+    match = re.match(r"^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})(?:\.\d+)?\s*(Z|[+-]\d{2}:?\d{2})?$", text)
+    if not match:
+        return None
+    zone = (match.group(3) or "+0000").replace("Z", "+0000").replace(":", "")
+    return datetime.strptime(f"{match.group(1)} {match.group(2)} {zone}", "%Y-%m-%d %H:%M:%S %z")
+
+
+def lock_info(text: str) -> Optional[LockInfo]:
+    """The holder of the lock named in terraform's "Error acquiring the state lock" output, if it is one."""
+    if "Error acquiring the state lock" not in text:
+        return None
+    fields = dict(re.findall(r"^[\s│]*(ID|Who|Operation|Created):\s*(.*?)\s*$", text, flags=re.MULTILINE))
+    return LockInfo.from_json(fields) if fields.get("ID") else None
+
+
+@dataclass
+class PlanSummary:
+    add: int
+    change: int
+    destroy: int
+
+    @property
+    def changes(self) -> bool:
+        return bool(self.add or self.change or self.destroy)
+
+    def __str__(self) -> str:
+        return f"{self.add} to add, {self.change} to change, {self.destroy} to destroy"
+
+
+def summarize(shown: dict) -> PlanSummary:
+    """Counts of a `terraform show -json` plan as terraform prints them: a replacement adds and destroys."""
+    actions = [c["change"]["actions"] for c in shown.get("resource_changes", [])]
+    return PlanSummary(add=sum("create" in a for a in actions), change=sum(a == ["update"] for a in actions),
+                       destroy=sum("delete" in a for a in actions))
+
+
+def changed(shown: dict) -> List[str]:
+    """`address (actions)` of every resource a `terraform show -json` plan would touch."""
+    return [f"{c['address']} ({'/'.join(c['change']['actions'])})" for c in shown.get("resource_changes", [])
+            if c["change"]["actions"] != ["no-op"]]
+
+
+class Terraform:
+    """Runs terraform in one stack directory; every failure becomes a one-line UserError."""
+
+    def __init__(self, workdir: Path, env: Optional[Dict[str, str]] = None, label: str = ""):
+        self.binary = require_terraform()
+        self.workdir = workdir
+        self.label = label or workdir.name
+        self.env = {**os.environ, "TF_IN_AUTOMATION": "1", "TF_INPUT": "0", **(env or {})}
+        self._process: Optional[subprocess.Popen] = None
+        self._killing = False  # set by kill(): terraform's cancellation messages are then not news
+        self._halted: Optional[str] = None  # set by halt(): no further command may start
+
+    def _run(self, *args: str, on_line: Optional[Callable[[str], None]] = None, ok: Sequence[int] = (0,)) -> \
+            "subprocess.CompletedProcess[str]":
+        command = [self.binary, *args]
+        output: List[str] = []
+        if self._halted:
+            raise UserError(f"terraform {args[0]} ({self.label}) not started: {self._halted}")
+        # A process group of its own, so an interrupted run never leaves terraform (or its provider) behind.
+        self._process = subprocess.Popen(command, cwd=self.workdir, env=self.env, stdout=subprocess.PIPE,
+                                         stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        if self._halted:  # halted while starting: kill() may have missed it
+            self.kill()
+        try:
+            assert self._process.stdout is not None
+            for line in self._process.stdout:
+                output.append(line)
+                if on_line:
+                    on_line(line)
+            code = self._process.wait()
+        except BaseException:
+            self.kill()
+            raise
+        finally:
+            self._process = None
+        text = "".join(output)
+        if code not in ok:
+            held = lock_info(text)
+            if held:
+                raise StateLocked(self.label, held)
+            raise UserError(f"terraform {args[0]} ({self.label}) failed: {_first_error(text)}")
+        return subprocess.CompletedProcess(command, code, text, "")
+
+    def halt(self, reason: str) -> None:
+        """From any thread: stop the running command and refuse further ones (e.g. its endpoint died)."""
+        self._halted = reason
+        self.kill()
+
+    def kill(self) -> None:
+        process = self._process
+        if process and process.poll() is None:
+            self._killing = True
+            try:
+                os.killpg(process.pid, signal.SIGTERM)
+                process.wait(timeout=10)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                try:
+                    os.killpg(process.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+
+    def init(self, backend: bool = True) -> None:
+        args = [] if backend else ["-backend=false"]
+        if backend and (self.workdir / BACKEND_FILE).exists():
+            # The emulator's endpoint changes from run to run: no state migration, the state is in its bucket.
+            args = ["-reconfigure", f"-backend-config={BACKEND_FILE}"]
+        self._run("init", "-input=false", "-no-color", *args)
+
+    def force_unlock(self, lock_id: str) -> None:
+        self._run("force-unlock", "-force", "-no-color", lock_id)
+
+    def plan(self, out: str = "tfplan", destroy: bool = False) -> PlanSummary:
+        result = self._run("plan", "-input=false", "-no-color", "-detailed-exitcode", f"-out={out}",
+                           *(["-destroy"] if destroy else []), ok=(0, 2))
+        if result.returncode == 0:
+            return PlanSummary(0, 0, 0)
+        return summarize(json.loads(self._run("show", "-json", out).stdout))
+
+    def changed_resources(self, plan_file: str = "tfplan") -> List[str]:
+        return changed(json.loads(self._run("show", "-json", plan_file).stdout))
+
+    def apply(self, plan_file: str = "tfplan", total: int = 0, verb: str = "applied",
+              recoverable: Sequence[str] = ()) -> float:
+        """Apply a saved plan, printing a progress line as resources complete and each error as it comes.
+
+        Errors whose text contains one of ``recoverable`` are not echoed: the caller handles them (the
+        apply still fails, and its UserError still names the first error).
+        """
+        started = time.perf_counter()
+        done = [0]
+
+        def progress(line: str) -> None:
+            try:
+                event = json.loads(line)
+            except ValueError:
+                return
+            if event.get("type") == "apply_complete":
+                done[0] += 1
+                if done[0] == 1 or done[0] % 25 == 0 or done[0] == total:
+                    print(f"  {self.label}: {done[0]}/{total or '?'} resources {verb} "
+                          f"({time.perf_counter() - started:.0f} s)", flush=True)
+            elif (event.get("type") == "diagnostic" and event.get("diagnostic", {}).get("severity") == "error"
+                  and not self._killing and not any(r in line for r in recoverable)):
+                print(f"  {self.label}: error: {event['diagnostic'].get('summary')}: "
+                      f"{' '.join(event['diagnostic'].get('detail', '').split())[:400]}", file=sys.stderr, flush=True)
+
+        self._run("apply", "-input=false", "-no-color", "-json", "-auto-approve", plan_file, on_line=progress)
+        return time.perf_counter() - started
+
+    def outputs(self) -> Dict[str, object]:
+        raw = json.loads(self._run("output", "-json").stdout or "{}")
+        return {name: value["value"] for name, value in raw.items()}
+
+    def show_state(self) -> Dict[str, object]:
+        """`terraform show -json` of the current state: every attribute as the API returned it."""
+        return json.loads(self._run("show", "-json").stdout or "{}")
+
+    def state_list(self) -> List[str]:
+        result = self._run("state", "list", ok=(0, 1))
+        return [line for line in result.stdout.splitlines() if line.strip()]
+
+
+def _first_error(text: str) -> str:
+    """The first diagnostic of terraform's output (human or -json), on one line."""
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("{"):
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            diag = event.get("diagnostic") or {}
+            if diag.get("severity") == "error":
+                return f"{diag.get('summary')}: {' '.join(str(diag.get('detail', '')).split())}"[:600]
+            continue
+        if "Error:" in line:
+            detail = " ".join(x.strip(" │╷╵") for x in lines[i:i + 6] if x.strip(" │╷╵"))
+            return " ".join(detail.split())[:600]
+    tail = [x for x in lines if x.strip()][-3:]
+    return " ".join(" ".join(tail).split())[:600] or "no output"
+
+
+def prepare_workdir(stack_dir: Path, workdir: Path, region: str, emulator: Optional[str]) -> Path:
+    """Copy a synthesized stack into a work folder (keeping .terraform); with an emulator endpoint,
+    add the provider override and the backend settings that reach the emulator's S3."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    for item in stack_dir.iterdir():
+        target = workdir / item.name
+        if item.is_dir():
+            shutil.rmtree(target, ignore_errors=True)
+            shutil.copytree(item, target)
+        else:
+            shutil.copy2(item, target)
+    override, backend = workdir / OVERRIDE_FILE, workdir / BACKEND_FILE
+    if emulator:
+        override.write_text(json.dumps(emulator_override(region), indent=2))
+        backend.write_text(emulator_backend_config(emulator))
+    else:
+        for path in (override, backend):
+            if path.exists():
+                path.unlink()
+    return workdir

@@ -1,0 +1,1 @@
+"""What the pipeline will look like, without deploying it: template previews and the pipeline diagram."""

@@ -1,0 +1,1 @@
+"""The policy gates on the synthesized JSON: checkov with declared suppressions, and the authorization gate."""
