@@ -18,9 +18,10 @@ It also times `python -m cicd.docs.preview --out <tmp>`, a no-op `python -m cicd
 `--with-tests`, `python -m pytest -q -x`. A target that is missed is marked FAIL; the exit status
 is 0 (it is a report) unless `--strict`. `--json` prints the same report as JSON.
 
-`--profile` adds where the time beyond the floor goes (a few more minutes): see bench/profiling.py.
+`--profile` adds where the full synth's time goes (one more synth, under cProfile): bench/profiling.py.
 
-How runs are measured (the process tree, its peak RSS, CPU time): see bench/measure.py.
+What each run is: bench/synths.py. How it is measured (the process tree, its peak RSS, CPU time):
+bench/measure.py.
 """
 from __future__ import annotations
 
@@ -35,12 +36,11 @@ import sys
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence
 
 from bench.measure import SAMPLE_INTERVAL, BenchError, Run, measure
-
-REGIONS = ("us-east-1", "us-west-2")
-DEPLOYMENT_ID = "20260101T000000Z"  # fixed, so every full synth does the same work
+from bench.profiling import format_profile, run_profile
+from bench.synths import child_env, floor_run, full_run, lean_floor_run, noop_synth_runs, preview_run
 
 # Targets: (key, bound, description). Ratios are full / floor.
 FULL_WALL_RATIO = 1.10
@@ -85,73 +85,7 @@ class Check:
         return f"{'PASS' if self.passed else 'FAIL'}  {self.name}: {shown} (target <= {bound})"
 
 
-# --- what is measured -----------------------------------------------------------------------------
-
-def child_env(**extra: str) -> Dict[str, str]:
-    """The environment of every measured run: ours, quiet jsii, a fixed deployment ID."""
-    env = dict(os.environ)
-    env["JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"] = "20"
-    env["DEPLOYMENT_ID"] = DEPLOYMENT_ID
-    env.pop("CDKTF_OUTDIR", None)
-    env.update(extra)
-    return env
-
-
-def _require(run: Run, what: str, outdir: Optional[Path] = None) -> Run:
-    missing = [r for r in REGIONS if outdir is not None and not (outdir / "stacks" / r / "cdk.tf.json").is_file()]
-    if not run.ok or missing:
-        why = f"exit status {run.returncode}" if not run.ok else f"no cdk.tf.json for {', '.join(missing)}"
-        raise BenchError(f"{what} failed ({why}): {' '.join(run.argv)}\n{run.output.rstrip()}")
-    return run
-
-
-def synth_run(module: str, what: str, scratch: Path, python: str = sys.executable, args: Sequence[str] = ()) -> Run:
-    """`python -m <module>` with CDKTF_OUTDIR a fresh folder, checked to have produced both stacks."""
-    outdir = Path(tempfile.mkdtemp(prefix=f"{what}-", dir=scratch))
-    try:
-        return _require(measure([python, "-m", module, *args], env=child_env(CDKTF_OUTDIR=str(outdir))), what, outdir)
-    finally:
-        shutil.rmtree(outdir, ignore_errors=True)
-
-
-def floor_run(scratch: Path) -> Run:
-    return synth_run("bench.floor_app", "floor", scratch)
-
-
-def lean_floor_run(scratch: Path) -> Run:
-    return synth_run("bench.floor_app", "lean-floor", scratch, args=["--on-demand"])
-
-
-def full_run(scratch: Path) -> Run:
-    return synth_run("stack.app", "full", scratch)
-
-
-def preview_run(scratch: Path) -> Run:
-    out = Path(tempfile.mkdtemp(prefix="preview-", dir=scratch))
-    try:
-        return _require(measure([sys.executable, "-m", "cicd.docs.preview", "--out", str(out / "out")], env=child_env()),
-                        "preview")
-    finally:
-        shutil.rmtree(out, ignore_errors=True)
-
-
-def noop_synth_runs(runs: int, scratch: Path) -> Tuple[Run, List[Run]]:
-    """Prime `cicd.deploy.synth --out` once, then time `runs` re-synths that must reuse every region."""
-    out = scratch / "noop-synth"
-    argv = [sys.executable, "-m", "cicd.deploy.synth", "--out", str(out)]
-    first = _require(measure(argv, env=child_env()), "synth (priming)")
-    timed = []
-    for _ in range(runs):
-        run = _require(measure(argv, env=child_env()), "no-op synth")
-        if run.output.count("inputs unchanged") < len(REGIONS):
-            # An input changed between the runs (someone edited stack/ or cicd/): prime again, once.
-            _require(measure(argv, env=child_env()), "synth (re-priming)")
-            run = _require(measure(argv, env=child_env()), "no-op synth")
-            if run.output.count("inputs unchanged") < len(REGIONS):
-                raise BenchError("no-op synth re-synthesized twice in a row: inputs keep changing\n" + run.output)
-        timed.append(run)
-    return first, timed
-
+# --- what is measured: bench/synths.py ----------------------------------------------------------
 
 def tests_run() -> Run:
     return measure([sys.executable, "-m", "pytest", "-q", "-x"], env=child_env(), keep_output=2000)
@@ -292,8 +226,6 @@ def format_report(report: Dict[str, Any]) -> str:
     ]
     lines += [f"  {Check(c['name'], c['value'], c['bound'], c['unit']).describe()}" for c in report["checks"]]
     if "profile" in report:
-        from bench.profiling import format_profile
-
         lines += ["", format_profile(report["profile"])]
     return "\n".join(lines)
 
@@ -307,7 +239,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     parser.add_argument("--profile", action="store_true",
-                        help="also profile the full app: phases, jsii round trips, cProfile, ablations")
+                        help="also profile one full synth with cProfile: where its time goes")
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs: allowed: 1 or more")
@@ -320,10 +252,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         log(f"benchmarking ({args.runs} runs each; a full and a floor synth take ~10-20 s each) ...")
         report = run_bench(args.runs, args.with_tests, log)
         if args.profile:
-            from bench.profiling import run_profile
-
-            log("profiling ...")
-            report["profile"] = run_profile(args.runs, log)
+            log("profiling: one more full synth, under cProfile ...")
+            scratch = Path(tempfile.mkdtemp(prefix="cicd-bench-profile-"))
+            try:
+                report["profile"] = run_profile(scratch)
+            finally:
+                shutil.rmtree(scratch, ignore_errors=True)
     except BenchError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

@@ -1,4 +1,4 @@
-"""The synthesis benchmark's own logic (cicd/bench*.py, bench/floor_app.py). No timed assertions:
+"""The synthesis benchmark's own logic (bench/). No timed assertions:
 `nox -s bench` is the benchmark; these only check that it computes and measures correctly."""
 from __future__ import annotations
 
@@ -7,17 +7,13 @@ import math
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 
-from bench import run as bench
-
-from bench import harness as bench_harness
-
 from bench import measure as bench_measure
-
-from bench import variants as bench_variants
+from bench import profiling as bench_profile
+from bench import run as bench
+from bench import synths
 
 MB = 1024 * 1024
 
@@ -103,9 +99,9 @@ def test_report_table_shows_figures_ratios_and_verdicts():
 
 def test_child_env_is_quiet_fixed_and_never_inherits_an_outdir(monkeypatch):
     monkeypatch.setenv("CDKTF_OUTDIR", "/somewhere/else")
-    env = bench.child_env(EXTRA="1")
+    env = synths.child_env(EXTRA="1")
     assert env["JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"] == "20"
-    assert env["DEPLOYMENT_ID"] == bench.DEPLOYMENT_ID
+    assert env["DEPLOYMENT_ID"] == synths.DEPLOYMENT_ID
     assert "CDKTF_OUTDIR" not in env
     assert env["EXTRA"] == "1"
 
@@ -116,39 +112,47 @@ def test_runs_must_be_positive(capsys):
     assert "--runs" in capsys.readouterr().err
 
 
-def test_profile_child_argv():
-    argv = bench_harness._child_argv("full", Path("/tmp/x.json"), without=["typecheck"], instrument=True)
-    assert argv[:3] == [sys.executable, "-m", "bench.harness"]
-    assert argv[argv.index("--_child") + 1] == "full"
-    assert argv[argv.index("--_without") + 1] == "typecheck"
-    assert "--_instrument" in argv
+def test_profile_lists_our_functions_by_cumulative_and_every_function_by_own_time(tmp_path):
+    import cProfile
 
+    from cicd.workspace import config
 
-def test_profile_report_shows_the_candidates_and_per_synth_costs():
-    from bench import profiling as bench_profile
-
-    def instrumented(scopes: dict, extra: dict) -> dict:
-        return {"wall_s": 5.0, "cpu_s": 6.0, "peak_rss_mb": 900.0, "phases": {"construct": 1.0, "synth": 2.0},
-                "trips": {"kind": {"get": [10, 0.1]}, "scope": {"stage/service tag walk": [40, 0.05]}},
-                "scopes": scopes, "extra": extra, "modules": {"botocore": False}}
-
-    timing = {"median": 1.0, "min": 0.9}
-    saves = {"median": 0.2, "min_diff": 0.1, "each": [0.2]}
-    profile = {
-        "instrumented_floor": instrumented({}, {}),
-        "instrumented_full": instrumented({"stage/service tag walk": [2, 0.12], "Lambda package (zipfile)": [2, 0.01]},
-                                          {"tagged": {"resources": 321}}),
-        "micro": {"repeats": 5,
-                  "synth": {"baseline": {"wall_s": timing, "cpu_s": timing, "trips": 1234, "trips_by_kind": {}}},
-                  "construct": {"baseline": {"wall_s": timing, "cpu_s": timing, "python_cpu_s": timing},
-                                "typecheck": {"wall_s": timing, "cpu_s": timing, "python_cpu_s": timing,
-                                              "saves_wall_s": saves, "saves_cpu_s": saves}}},
-    }
+    profiler = cProfile.Profile()
+    profiler.runcall(config.aws_regions)
+    profiler.dump_stats(str(tmp_path / "p.prof"))
+    profile = {"wall_s": 1.0, **bench_profile.top_functions(tmp_path / "p.prof")}
+    ours = [row["function"] for row in profile["ours_by_cumulative"]]
+    assert ours[0].startswith("cicd/workspace/config.py:") and ours[0].endswith("(aws_regions)")
+    assert all(f.startswith(("cicd/", "stack/")) for f in ours)
+    every = [row["function"] for row in profile["all_by_own"]]
+    assert len(every) > len(ours) and not any(f.startswith("/") for f in every)  # json, pathlib, ... relative
     text = bench_profile.format_profile(profile)
-    assert "stage/service tag walk" in text and "Lambda package (zipfile)" in text
-    assert "321 resources tagged" in text
-    assert "app.synth() of both stacks, unpatched: 1.00 s wall" in text
-    assert "typecheck saves 0.20 s wall" in text
+    assert "our functions (stack/, cicd/) by cumulative time" in text and ours[0] in text
+
+
+def test_a_failing_synth_is_reported_in_one_line(tmp_path):
+    with pytest.raises(bench_measure.BenchError) as caught:
+        synths.synth_run("bench.no_such_app", "full synth", tmp_path)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith("full synth failed (exit status 1: ")
+    assert "No module named bench.no_such_app" in message
+
+
+def test_a_synth_that_writes_no_stacks_has_failed(tmp_path):
+    # `python -m this` exits 0 having written nothing
+    with pytest.raises(bench_measure.BenchError, match="floor failed [(]no cdk.tf.json for us-east-1, us-west-2[)]"):
+        synths.synth_run("this", "floor", tmp_path)
+
+
+def test_main_prints_a_failure_in_one_line(monkeypatch, capsys):
+    def failing(*args, **kwargs):
+        raise bench_measure.BenchError("full synth failed (exit status 2: error: bad .env); command: x")
+
+    monkeypatch.setattr(bench, "run_bench", failing)
+    assert bench.main(["--runs", "1"]) == 1
+    assert capsys.readouterr().err.splitlines()[-1:] == [
+        "error: full synth failed (exit status 2: error: bad .env); command: x"]
 
 
 # --- measuring ------------------------------------------------------------------------------------
@@ -209,7 +213,7 @@ def test_measure_reports_the_exit_status_and_output():
     assert run.returncode == 3 and not run.ok
     assert "hello" in run.output
     with pytest.raises(bench_measure.BenchError, match="exit status 3"):
-        bench._require(run, "demo")
+        synths.require(run, "demo")
 
 
 def test_children_of_a_process_found_both_ways():
@@ -230,28 +234,12 @@ def test_floor_app_synthesizes_two_stacks_with_one_resource_each(tmp_path, args)
     # The same command and environment the benchmark runs (~10 s: it loads the provider bindings).
     out = tmp_path / "out"
     run = bench_measure.measure([sys.executable, "-m", "bench.floor_app", *args],
-                                env=bench.child_env(CDKTF_OUTDIR=str(out)))
+                                env=synths.child_env(CDKTF_OUTDIR=str(out)))
     assert run.ok, run.output
-    bench._require(run, "floor", out)
-    for region in bench.REGIONS:
+    synths.require(run, "floor", out)
+    for region in synths.REGIONS:
         doc = json.loads((out / "stacks" / region / "cdk.tf.json").read_text())
         resources = [(kind, name) for kind, items in doc["resource"].items() for name in items]
         assert resources == [("aws_sns_topic", "topic")]
         assert doc["provider"]["aws"][0]["region"] == region
-    assert sorted(p.name for p in (out / "stacks").iterdir()) == sorted(bench.REGIONS)
-
-
-def test_patched_variant_is_undone_on_exit():
-    from cicd.workspace import config
-
-    original = config.aws_regions
-    with bench_variants._Patched("aws_regions"):
-        assert config.aws_regions is not original
-        assert "us-west-2" in config.aws_regions()
-    assert config.aws_regions is original
-
-
-def test_every_variant_is_described():
-    assert set(bench_variants.ABLATIONS) == set(bench_variants.PROCESS_ABLATIONS) | set(bench_variants.APP_VARIANTS)
-    with pytest.raises(ValueError):
-        bench_variants._patches("no-such-variant")
+    assert sorted(p.name for p in (out / "stacks").iterdir()) == sorted(synths.REGIONS)
