@@ -102,14 +102,6 @@ def summarize(runs: Sequence[Run]) -> Dict[str, Any]:
         "wall_all_s": [round(r.wall_s, 3) for r in runs],
         "cpu_all_s": [round(r.cpu_s, 3) for r in runs],
         "peak_rss_all_mb": [round(r.peak_rss / MB, 1) for r in runs],
-        "rss_parts_mb": {
-            "tree_rss_peak": median(r.tree_rss_peak for r in runs) / MB,
-            "max_process_hwm": median(r.max_process_hwm for r in runs) / MB,
-            "rusage_maxrss": median(r.rusage_maxrss for r in runs) / MB,
-            "hwm_sum": median(r.hwm_sum for r in runs) / MB,
-            "by_process": {name: median(r.by_process.get(name, 0) for r in runs) / MB
-                           for name in sorted({n for r in runs for n in r.by_process})},
-        },
     }
 
 
@@ -207,20 +199,10 @@ def format_report(report: Dict[str, Any]) -> str:
     lines.append(row("no-op synth (2nd run)", report["noop_synth"]))
     if "tests" in report:
         lines.append(row("tests (pytest -q -x)", report["tests"]) + f"   [{report['tests']['summary']}]")
-    parts = full["rss_parts_mb"]
-    fparts = floor["rss_parts_mb"]
-
-    def procs(p: Dict[str, Any]) -> str:
-        return " + ".join(f"{n} {v:.0f}" for n, v in sorted(p["by_process"].items(), key=lambda kv: -kv[1]))
-
     lines += [
         "",
-        f"peak RSS = the process tree's peak: sampled sum of its processes' RSS every {SAMPLE_INTERVAL * 1000:.0f} ms "
-        "(never below any process's VmHWM or wait4's ru_maxrss)",
-        f"  floor: per-process high-water {procs(fparts)} MB; ru_maxrss (largest single process) "
-        f"{fparts['rusage_maxrss']:.0f} MB",
-        f"  full:  per-process high-water {procs(parts)} MB; ru_maxrss (largest single process) "
-        f"{parts['rusage_maxrss']:.0f} MB",
+        f"peak RSS: the largest sum of the RSS of the run's processes (Python and jsii's Node), sampled every "
+        f"{SAMPLE_INTERVAL * 1000:.0f} ms with psutil",
         "",
         "targets:",
     ]
