@@ -170,7 +170,7 @@ def failover(session: nox.Session) -> None:
 
 @nox.session(python=False, default=False)
 def bench(session: nox.Session) -> None:
-    """Time full synth vs a provider-only floor (wall, peak RSS), preview, no-op synth. --runs N, --with-tests, --json, --strict, --profile."""
+    """Synth time and memory vs a provider-only floor and lean floor (ratios), preview, no-op synth. --runs N, --json, --profile."""
     run_py(session, "-m", "bench.run", *session.posargs)
 
 

@@ -33,10 +33,12 @@ def _where(filename: str, line: int, func: str) -> str:
     """filename:line (function), relative to the repository or to site-packages; built-ins as named."""
     if filename == "~":  # a built-in, e.g. <method 'readline' of '_io.BufferedReader' objects>
         return func
-    if filename.startswith(str(ROOT) + "/"):
+    if "/site-packages/" in filename:  # .../site-packages/jsii/_kernel/... -> jsii/_kernel/...
+        filename = filename.rsplit("/site-packages/", 1)[1]
+    elif filename.startswith(str(ROOT) + "/"):
         filename = filename[len(str(ROOT)) + 1:]
-    else:  # .../site-packages/jsii/_kernel/... -> jsii/_kernel/...; .../python3.11/json/... -> json/...
-        filename = re.sub(r"^.*/(?:site-packages|python\d+\.\d+)/", "", filename)
+    else:  # the standard library: .../lib/python3.11/typing.py -> typing.py
+        filename = re.sub(r"^.*/python\d+\.\d+/", "", filename) or "(generated)"
     return f"{filename}:{line} ({func})"
 
 

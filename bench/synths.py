@@ -18,7 +18,7 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence
 
 from bench.floor_app import REGIONS
 from bench.measure import BenchError, Run, measure
@@ -84,11 +84,11 @@ def preview_run(scratch: Path) -> Run:
         shutil.rmtree(out, ignore_errors=True)
 
 
-def noop_synth_runs(runs: int, scratch: Path) -> Tuple[Run, List[Run]]:
-    """Prime `cicd.deploy.synth --out` once, then `runs` re-synths, each of which must reuse every region."""
+def noop_synth_runs(runs: int, scratch: Path) -> List[Run]:
+    """Prime `cicd.deploy.synth --out` once (not measured), then `runs` re-synths that must reuse every region."""
     out = scratch / "noop-synth"
     argv = [sys.executable, "-m", "cicd.deploy.synth", "--out", str(out)]
-    first = require(measure(argv, env=child_env()), "synth (priming the cache)")
+    require(measure(argv, env=child_env()), "synth (priming the cache)")
     timed = []
     for _ in range(runs):
         run = require(measure(argv, env=child_env()), "no-op synth")
@@ -99,4 +99,4 @@ def noop_synth_runs(runs: int, scratch: Path) -> Tuple[Run, List[Run]]:
             if run.output.count(REUSED) < len(REGIONS):
                 raise BenchError("no-op synth synthesized again twice in a row: its inputs keep changing")
         timed.append(run)
-    return first, timed
+    return timed
