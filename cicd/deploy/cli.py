@@ -106,7 +106,8 @@ def target(emulator_url: Optional[str], region: str) -> Iterator["Target"]:
         yield Target(region=region, env={}, workdir=DEPLOY_DIR / region, endpoint=None, account=account,
                      emulator_arg=())
         return
-    from cicd.emulator.server import ACCOUNT_ID, Emulator, start
+    from cicd.emulator.endpoint import ACCOUNT_ID
+    from cicd.emulator.server import Emulator, start
 
     if emulator_url == "start":
         with start() as emulator:

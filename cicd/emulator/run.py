@@ -31,7 +31,8 @@ from cicd.emulator import teardown
 from cicd.workspace.config import RegionConfig, load_all
 from cicd.deploy.cli import EMULATOR_DIR, Target, emulator_workroot, ensure_state_bucket, print_outputs, synth_out
 from cicd.workspace.errors import UserError, run_cli
-from cicd.emulator.server import ACCOUNT_ID, EmulatorProcess, spawn
+from cicd.emulator.endpoint import ACCOUNT_ID
+from cicd.emulator.process import EmulatorProcess, spawn
 from cicd.emulator.wsgi import REPLAYED, RETRY
 from cicd.deploy.terraform import Terraform, prepare_workdir, require_terraform
 

@@ -17,7 +17,7 @@ import pytest
 
 from cicd.workspace import naming
 from cicd.workspace.config import Stage, load_region
-from cicd.emulator.server import EmulatorProcess, spawn
+from cicd.emulator.process import EmulatorProcess, spawn
 
 REPO = Path(__file__).resolve().parents[2]
 WEST = "us-west-2"

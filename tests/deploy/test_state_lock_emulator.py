@@ -29,7 +29,7 @@ from typing import Dict, Iterator, List, Tuple
 import pytest
 
 from cicd.workspace.config import load_region
-from cicd.emulator.server import EmulatorProcess, spawn
+from cicd.emulator.process import EmulatorProcess, spawn
 
 REPO = Path(__file__).resolve().parents[2]
 REGION = "us-west-2"

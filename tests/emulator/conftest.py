@@ -19,6 +19,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from cicd.emulator import server as emulator_mod  # noqa: E402
+from cicd.emulator.endpoint import ACCESS_KEY, SECRET_KEY  # noqa: E402
 
 REGION = "eu-west-1"
 
@@ -39,8 +40,8 @@ def _client_factory(endpoint: str) -> Callable[..., Any]:
             service,
             region_name=region,
             endpoint_url=endpoint,
-            aws_access_key_id=emulator_mod.ACCESS_KEY,
-            aws_secret_access_key=emulator_mod.SECRET_KEY,
+            aws_access_key_id=ACCESS_KEY,
+            aws_secret_access_key=SECRET_KEY,
             config=Config(retries={"max_attempts": 1, "mode": "standard"}, **config),
         )
 

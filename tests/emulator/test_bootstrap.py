@@ -10,7 +10,7 @@ import boto3
 import pytest
 
 from cicd.deploy import bootstrap
-from cicd.emulator.server import ACCOUNT_ID
+from cicd.emulator.endpoint import ACCOUNT_ID
 from cicd.workspace.errors import UserError
 
 from .helpers import unique

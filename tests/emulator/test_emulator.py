@@ -13,7 +13,9 @@ from pathlib import Path
 import boto3
 import pytest
 
+from cicd.emulator import process as emulator_process
 from cicd.emulator import server as emulator_mod
+from cicd.emulator.endpoint import ACCOUNT_ID
 from cicd.emulator import moto_patches
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,7 +66,7 @@ def test_boto3_uses_env(emulator, monkeypatch) -> None:
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     sts = boto3.session.Session().client("sts")
-    assert sts.get_caller_identity()["Account"] == emulator_mod.ACCOUNT_ID
+    assert sts.get_caller_identity()["Account"] == ACCOUNT_ID
 
 
 def test_start_stop_context_manager_frees_port() -> None:
@@ -152,7 +154,7 @@ def test_the_running_emulator_serializes_requests(emulator) -> None:
 
 def test_spawned_emulator_has_its_own_patched_state(tmp_path) -> None:
     """spawn(): a child process with the patches, separate moto state, and a clean stop."""
-    with emulator_mod.spawn(tmp_path / "a.log") as first, emulator_mod.spawn(tmp_path / "b.log") as second:
+    with emulator_process.spawn(tmp_path / "a.log") as first, emulator_process.spawn(tmp_path / "b.log") as second:
         assert first.port != second.port and first.exited() is None
 
         def codecommit(emu):
@@ -173,7 +175,7 @@ def test_hook_status_is_read_back_from_a_spawned_emulator(tmp_path) -> None:
     deployment and what a lifecycle hook reported (moto runs no deployments)."""
     appspec = ('{"version": 0.0, "Resources": [{"TargetService": {"Type": "AWS::ECS::Service"}}], '
                '"Hooks": [{"AfterAllowTestTraffic": "arn:aws:lambda:eu-west-1:123456789012:function:hook"}]}')
-    with emulator_mod.spawn(tmp_path / "e.log") as emu:
+    with emulator_process.spawn(tmp_path / "e.log") as emu:
         codedeploy = boto3.client("codedeploy", region_name="eu-west-1", endpoint_url=emu.endpoint,
                                   aws_access_key_id="testing", aws_secret_access_key="testing")
         codedeploy.create_application(applicationName="app", computePlatform="ECS")
@@ -193,7 +195,7 @@ def test_hook_status_is_read_back_from_a_spawned_emulator(tmp_path) -> None:
 
 
 def test_spawned_emulator_reports_an_unexpected_exit(tmp_path) -> None:
-    emu = emulator_mod.spawn(tmp_path / "e.log")
+    emu = emulator_process.spawn(tmp_path / "e.log")
     seen = []
     emu.on_unexpected_exit(seen.append)
     os.kill(emu.pid, signal.SIGKILL)
@@ -206,7 +208,7 @@ def test_spawned_emulator_reports_an_unexpected_exit(tmp_path) -> None:
 
 
 def test_stop_is_not_an_unexpected_exit(tmp_path) -> None:
-    emu = emulator_mod.spawn(tmp_path / "e.log")
+    emu = emulator_process.spawn(tmp_path / "e.log")
     seen = []
     emu.on_unexpected_exit(seen.append)
     emu.stop()
@@ -219,7 +221,7 @@ def test_spawned_emulator_stops_when_its_parent_dies(tmp_path) -> None:
     code = (
         "import sys, time\n"
         "from pathlib import Path\n"
-        "from cicd.emulator import server as emulator\n"
+        "from cicd.emulator import process as emulator\n"
         f"e = emulator.spawn(Path({str(tmp_path / 'e.log')!r}))\n"
         "print(e.pid, flush=True)\n"
         "time.sleep(600)\n"
@@ -241,4 +243,4 @@ def test_spawned_emulator_stops_when_its_parent_dies(tmp_path) -> None:
 def test_spawn_reports_a_child_that_cannot_start(tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(sys, "executable", str(tmp_path / "no-python"))
     with pytest.raises(OSError):
-        emulator_mod.spawn(tmp_path / "e.log")
+        emulator_process.spawn(tmp_path / "e.log")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from cicd.emulator import rehearsal
 from cicd.workspace.config import load_region
-from cicd.emulator.server import spawn
+from cicd.emulator.process import spawn
 
 REPO = Path(__file__).resolve().parents[2]
 REGION = "us-west-2"
