@@ -16,7 +16,8 @@ if str(REPO_ROOT) not in sys.path:
 
 
 # --- workspace foundation: .env config, templates, preview -----------------------------------
-# Used by tests/workspace/test_config.py, test_templates.py, test_preview.py, test_deployment_id.py.
+# Used by tests/workspace/test_config.py, test_config_messages.py, test_config_source.py and
+# tests/docs/test_preview.py.
 
 @pytest.fixture
 def env_dir(tmp_path: Path) -> Callable[..., Path]:

@@ -31,7 +31,8 @@ from urllib.parse import urlparse
 from cicd.deploy import bootstrap, source_notice, synth
 from cicd.workspace.config import ROOT, RegionConfig, load_all
 from cicd.workspace.errors import UserError, run_cli
-from cicd.deploy.terraform import LockInfo, StateLocked, Terraform, prepare_workdir
+from cicd.deploy.state_lock import LockInfo, StateLocked
+from cicd.deploy.terraform import Terraform, prepare_workdir
 
 # Local working state (terraform data, emulator state); CICD_WORK_DIR relocates it (tests do).
 WORK_DIR = Path(os.environ.get("CICD_WORK_DIR", ROOT))

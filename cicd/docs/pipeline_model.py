@@ -1,114 +1,21 @@
 """The pipeline as the synthesized JSON describes it: stages, actions, ECS blue/green deployments with
 their target groups and alarms, read from `cdktf.out/stacks/<region>/cdk.tf.json` (no cdktf).
 
-Terraform references (`${aws_x.name.attr}`) are resolved to the literal they point at when the
-referenced resource has one, else to that resource's name. :mod:`cicd.docs.diagram` draws this model.
+Every value is resolved the way :mod:`cicd.docs.terraform_json` reads the JSON (a reference becomes
+the literal it points at, else the referenced resource's name). :mod:`cicd.docs.diagram` draws this model.
 """
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
+from cicd.docs.terraform_json import Doc, blocks
 from cicd.workspace.errors import UserError
 
 SYNTH_HINT = "run nox -s synth"
 
-# ${aws_type.name.attr} or ${data.aws_type.name.attr}; attr may continue (e.g. `.0.id`).
-_REF = re.compile(r"\$\{(data\.)?([a-z0-9_]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_.\[\]]+)\}")
-# Attributes that name a resource, tried in this order when a reference's own attribute has no literal.
-_NAME_ATTRS = ("name", "deployment_group_name", "alarm_name", "repository_name", "function_name", "bucket",
-               "family")
-_ATTR_LABELS = {"dns_name": "DNS", "arn": "ARN", "id": "ID", "repository_url": "URL"}
-
-
-# --- reading the synthesized JSON ---------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Ref:
-    data: bool
-    type: str
-    name: str
-    attr: str
-
-
-def parse_ref(value: Any) -> Optional[Ref]:
-    """The reference `value` is, if it is exactly one `${...}` reference (else None)."""
-    match = _REF.fullmatch(value) if isinstance(value, str) else None
-    if not match:
-        return None
-    data, rtype, name, attr = match.groups()
-    return Ref(bool(data), rtype, name, attr)
-
-
-def _is_literal(value: Any) -> bool:
-    return isinstance(value, (int, float, bool)) or (isinstance(value, str) and "${" not in value)
-
-
-class Doc:
-    """One region's synthesized configuration, with lookups that follow Terraform references."""
-
-    def __init__(self, region: str, doc: Dict[str, Any]):
-        self.region = region
-        self.doc = doc
-
-    def resources(self, rtype: str) -> Dict[str, Dict[str, Any]]:
-        return self.doc.get("resource", {}).get(rtype, {}) or {}
-
-    def body(self, ref: Ref) -> Optional[Dict[str, Any]]:
-        section = self.doc.get("data" if ref.data else "resource", {}) or {}
-        return (section.get(ref.type) or {}).get(ref.name)
-
-    def literal(self, value: Any, depth: int = 0) -> Optional[Any]:
-        """`value` if literal; the literal a reference points at (followed a few levels); else None."""
-        if _is_literal(value):
-            return value
-        ref = parse_ref(value)
-        body = self.body(ref) if ref else None
-        if body is None or depth > 5:
-            return None
-        return self.literal(body.get(ref.attr), depth + 1)
-
-    def name(self, value: Any) -> str:
-        """A value as a person reads it: its literal if it has one, else the referenced resource's name."""
-        resolved = self.literal(value)
-        if resolved is not None:
-            return str(resolved)
-        ref = parse_ref(value)
-        if ref is None:  # a string with references inside it
-            return self.expand(str(value)) if isinstance(value, str) else str(value)
-        return self._resource_name(ref)
-
-    def _resource_name(self, ref: Ref) -> str:
-        body = self.body(ref) or {}
-        for attr in _NAME_ATTRS:
-            resolved = self.literal(body.get(attr))
-            if resolved is not None:
-                return str(resolved)
-        return f"{'data.' if ref.data else ''}{ref.type}.{ref.name}"
-
-    def expand(self, text: str) -> str:
-        """Every reference inside `text` resolved: a literal, else `<name ATTR>` (e.g. `<shop-stg-use1 DNS>`)."""
-        def one(match: "re.Match[str]") -> str:
-            resolved = self.literal(match.group(0))
-            if resolved is not None:
-                return str(resolved)
-            ref = parse_ref(match.group(0))
-            return f"<{self._resource_name(ref)} {_ATTR_LABELS.get(ref.attr, ref.attr)}>"
-        return _REF.sub(one, text)
-
-    def target(self, value: Any, rtype: str, by: str = "name") -> Optional[Dict[str, Any]]:
-        """The `rtype` resource `value` references, or (a literal) whose attribute `by` equals it."""
-        ref = parse_ref(value)
-        if ref is not None:
-            return self.body(ref) if ref.type == rtype and not ref.data else None
-        found = [b for b in self.resources(rtype).values() if b.get(by) == value]
-        return found[0] if len(found) == 1 else None
-
-
-# --- the model ------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class Deploy:
@@ -219,7 +126,7 @@ def _action(doc: Doc, stage: str, action: Dict[str, Any], endpoints: Dict[str, s
 def _mirrors(doc: Doc) -> Tuple[str, ...]:
     """The source mirror job (a CodeBuild project without source, stack/source_mirror.py), if any."""
     return tuple(f"mirrored by {doc.name(body.get('name'))}" for body in doc.resources("aws_codebuild_project").values()
-                 if (_blocks(body.get("source")) or [{}])[0].get("type") == "NO_SOURCE")
+                 if (blocks(body.get("source")) or [{}])[0].get("type") == "NO_SOURCE")
 
 
 def _connection_source(doc: Doc, action: Dict[str, Any], config: Dict[str, Any]) -> Tuple[str, ...]:
@@ -229,13 +136,13 @@ def _connection_source(doc: Doc, action: Dict[str, Any], config: Dict[str, Any])
     lines = [f"{host} via CodeConnections: {doc.name(config.get('FullRepositoryId'))} @ "
              f"{doc.name(config.get('BranchName'))}"]
     pipelines = list(doc.resources("aws_codepipeline").values())
-    for trigger in _blocks(pipelines[0].get("trigger")) if pipelines else []:
-        git = (_blocks(trigger.get("git_configuration")) or [{}])[0]
+    for trigger in blocks(pipelines[0].get("trigger")) if pipelines else []:
+        git = (blocks(trigger.get("git_configuration")) or [{}])[0]
         if git.get("source_action_name") != action.get("name"):
             continue
-        for push in _blocks(git.get("push")):
-            branches = ", ".join((_blocks(push.get("branches")) or [{}])[0].get("includes") or []) or "any branch"
-            paths = ", ".join((_blocks(push.get("file_paths")) or [{}])[0].get("includes") or []) or "any path"
+        for push in blocks(git.get("push")):
+            branches = ", ".join((blocks(push.get("branches")) or [{}])[0].get("includes") or []) or "any branch"
+            paths = ", ".join((blocks(push.get("file_paths")) or [{}])[0].get("includes") or []) or "any path"
             lines.append(f"starts on a push to {branches} touching {paths}")
     return tuple(lines)
 
@@ -245,7 +152,7 @@ def _deploy(doc: Doc, stage: str, config: Dict[str, Any], endpoints: Dict[str, s
     group = doc.target(group_value, "aws_codedeploy_deployment_group", by="deployment_group_name") or {}
     group_name = doc.name(group.get("deployment_group_name", group_value))
     pair = ((group.get("load_balancer_info") or {}).get("target_group_pair_info") or {})
-    target_groups = tuple(doc.name(tg.get("name")) for tg in _blocks(pair.get("target_group")))
+    target_groups = tuple(doc.name(tg.get("name")) for tg in blocks(pair.get("target_group")))
     alarm_config = group.get("alarm_configuration") or {}
     alarms = tuple(_alarm_kind(doc.name(a), group_name) for a in alarm_config.get("alarms") or []) \
         if alarm_config.get("enabled", True) else ()
@@ -304,13 +211,6 @@ def _pre_traffic(doc: Doc, group: str, pair: Dict[str, Any]) -> Tuple[Tuple[str,
     for arn in (pair.get("test_traffic_route") or {}).get("listener_arns") or []:
         port = str((doc.target(arn, "aws_lb_listener") or {}).get("port", ""))
     return tuple(checks), port
-
-
-def _blocks(value: Any) -> List[Dict[str, Any]]:
-    """A Terraform nested block as a list (a single block may be an object)."""
-    if isinstance(value, dict):
-        return [value]
-    return [v for v in value or [] if isinstance(v, dict)]
 
 
 def _alarm_kind(alarm: str, group: str) -> str:

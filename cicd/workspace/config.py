@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import difflib
 import functools
-import ipaddress
 import re
 from pathlib import Path
 from typing import Callable, Dict, List, Mapping, Tuple
 
 from dotenv.parser import parse_stream
 
-from cicd.workspace import source_config
+from cicd.workspace import fields, source_config
 from cicd.workspace.errors import ConfigError
 from cicd.workspace.model import (  # noqa: F401  (re-exported: the configuration API everyone imports)
     ARTIFACT_EXPIRATION_DAYS, DEPLOY_STAGES, ENVIRONMENTS_DIR, FARGATE_SIZES, LOG_RETENTION_DAYS, ROOT,
@@ -24,10 +23,7 @@ from cicd.workspace.model import (  # noqa: F401  (re-exported: the configuratio
     StateBackend,
 )
 
-_DNS_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")
-_EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
-_HEALTH_PATH = re.compile(r"^/[A-Za-z0-9._~/-]*$")
-_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+# The patterns of keys whose parser is built here (fields.match) rather than one of fields' own.
 _BRANCH = re.compile(r"^[A-Za-z0-9._/-]{1,100}$")
 _CERT_ARN = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[A-Za-z0-9-]+$")
 
@@ -45,158 +41,6 @@ def aws_regions() -> frozenset:
     endpoints = json.loads((Path(botocore.__file__).parent / "data" / "endpoints.json").read_text())
     partition = next(p for p in endpoints["partitions"] if p["partition"] == "aws")
     return frozenset(partition["regions"])
-
-
-# --- parsing helpers: each returns the value or raises ValueError("what is allowed") ---------
-
-
-def _int_in(lo: int, hi: int) -> Callable[[str], int]:
-    def parse(raw: str) -> int:
-        try:
-            value = int(raw)
-        except ValueError:
-            raise ValueError(f"allowed: a whole number from {lo} to {hi}") from None
-        if not lo <= value <= hi:
-            raise ValueError(f"allowed: a whole number from {lo} to {hi}")
-        return value
-
-    return parse
-
-
-def _positive_int(raw: str) -> int:
-    return _int_in(1, 10_000)(raw)
-
-
-def _match(pattern: "re.Pattern[str]", allowed: str) -> Callable[[str], str]:
-    def parse(raw: str) -> str:
-        if not pattern.match(raw):
-            raise ValueError(f"allowed: {allowed}")
-        return raw
-
-    return parse
-
-
-# Target-group names (32 characters at most) carry only this many leading characters of a service name.
-SERVICE_SHORT_LENGTH = 10
-
-
-def service_short_name(name: str) -> str:
-    return name[:SERVICE_SHORT_LENGTH].rstrip("-")
-
-
-def _services(raw: str) -> Tuple[Service, ...]:
-    allowed = "comma-separated name:port:/health-path, name lowercase DNS-safe (a-z, 0-9, -), unique"
-    services: List[Service] = []
-    for item in raw.split(","):
-        parts = item.strip().split(":")
-        if len(parts) != 3:
-            raise ValueError(f"allowed: {allowed}")
-        name, port, path = parts
-        if not _DNS_NAME.match(name):
-            raise ValueError(f"service name {name!r} is not lowercase DNS-safe; allowed: {allowed}")
-        if any(s.name == name for s in services):
-            raise ValueError(f"service name {name!r} is duplicated; allowed: {allowed}")
-        clash = [s.name for s in services if service_short_name(s.name) == service_short_name(name)]
-        if clash:
-            raise ValueError(f"service names {clash[0]!r} and {name!r} share their first {SERVICE_SHORT_LENGTH} "
-                             "characters, which name their target groups; allowed: names that differ within them")
-        if not port.isdigit() or not 1 <= int(port) <= 65535:
-            raise ValueError(f"port {port!r} of {name}; allowed: 1-65535")
-        if not _HEALTH_PATH.match(path):
-            raise ValueError(f"health path {path!r} of {name}; allowed: an absolute URL path like /health")
-        services.append(Service(name=name, port=int(port), health_path=path))
-    return tuple(services)
-
-
-_SMOKE_ALLOWED = ("whitespace-separated service:/path:status[:body-regex], e.g. "
-                  "api-service:/api-service/items:200:^\\[ (a service of SERVICES, an absolute path, "
-                  "a status 100-599, a regular expression without spaces)")
-
-
-def _smoke_requests(services: Tuple[Service, ...]) -> Callable[[str], Tuple[SmokeRequest, ...]]:
-    def parse(raw: str) -> Tuple[SmokeRequest, ...]:
-        found: List[SmokeRequest] = []
-        for item in raw.split():
-            parts = item.split(":", 3)
-            if len(parts) < 3:
-                raise ValueError(f"{item!r}; allowed: {_SMOKE_ALLOWED}")
-            name, path, status = parts[:3]
-            body = parts[3] if len(parts) == 4 and parts[3] else None
-            if name not in {s.name for s in services}:
-                raise ValueError(f"{item!r}: {name!r} is not a service of SERVICES; allowed: {_SMOKE_ALLOWED}")
-            if not _HEALTH_PATH.match(path):
-                raise ValueError(f"{item!r}: path {path!r}; allowed: {_SMOKE_ALLOWED}")
-            if not status.isdigit() or not 100 <= int(status) <= 599:
-                raise ValueError(f"{item!r}: status {status!r}; allowed: {_SMOKE_ALLOWED}")
-            if body is not None:
-                try:
-                    re.compile(body)
-                except re.error as err:
-                    raise ValueError(f"{item!r}: body pattern {body!r} ({err}); allowed: {_SMOKE_ALLOWED}") from None
-            found.append(SmokeRequest(name, path, int(status), body))
-        return tuple(found)
-
-    return parse
-
-
-# S3's bucket naming rules beyond the character set (general purpose buckets; AWS S3 User Guide,
-# "General purpose bucket naming rules"): AWS refuses these names at CreateBucket.
-_BUCKET_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
-_BUCKET_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
-
-
-def _bucket_name(raw: str) -> str:
-    allowed = ("an S3 bucket name: 3-63 lowercase letters, digits, '.', '-', starting and ending with a "
-               "letter or digit, no '..', not an IP address, not starting with xn--/sthree-/amzn-s3-demo-, "
-               "not ending with -s3alias/--ol-s3/.mrap/--x-s3/--table-s3")
-    if (not _BUCKET.match(raw) or ".." in raw or re.match(r"^\d+\.\d+\.\d+\.\d+$", raw)
-            or raw.startswith(_BUCKET_RESERVED_PREFIXES) or raw.endswith(_BUCKET_RESERVED_SUFFIXES)):
-        raise ValueError(f"allowed: {allowed}")
-    return raw
-
-
-def _cidr(raw: str) -> str:
-    try:
-        net = ipaddress.IPv4Network(raw, strict=True)
-    except ValueError:
-        raise ValueError("allowed: an IPv4 network in CIDR form such as 10.10.0.0/16") from None
-    if not 16 <= net.prefixlen <= 20:
-        raise ValueError("allowed: a prefix from /16 to /20 (six subnets of 3 AZs are carved from it)")
-    return str(net)
-
-
-def _emails(raw: str) -> Tuple[str, ...]:
-    emails = tuple(e.strip() for e in raw.split(",") if e.strip())
-    bad = [e for e in emails if not _EMAIL.match(e)]
-    if not emails or bad:
-        raise ValueError(f"malformed e-mail {', '.join(bad) or '(none given)'}; allowed: comma-separated addresses")
-    return emails
-
-
-def _alarm_period(raw: str) -> int:
-    allowed = "allowed: 10, 30, 60 or a multiple of 60 seconds up to 86400"
-    if not raw.isdigit():
-        raise ValueError(allowed)
-    value = int(raw)
-    if value not in (10, 30) and not (value % 60 == 0 and 60 <= value <= 86400):
-        raise ValueError(allowed)
-    return value
-
-
-def _fargate_memory_options(cpu: int) -> str:
-    """The memory sizes allowed with `cpu`, as a short readable list or range."""
-    options = FARGATE_SIZES[cpu]
-    steps = {b - a for a, b in zip(options, options[1:])}
-    if len(options) <= 4 or len(steps) != 1:
-        return ", ".join(map(str, options)) + " MiB"
-    return f"{options[0]}-{options[-1]} MiB in steps of {steps.pop()}"
-
-
-def _role(raw: str) -> Role:
-    try:
-        return Role(raw)
-    except ValueError:
-        raise ValueError("allowed: primary, dr") from None
 
 
 # Keys every .env must set, and optional keys with their defaults.
@@ -306,9 +150,9 @@ def load_region(region: str, environments_dir: Path = ENVIRONMENTS_DIR) -> Regio
             c.problem(key, "", "missing; this key is required")
 
     real_regions = aws_regions()
-    project = c.get("PROJECT_NAME", _match(re.compile(r"^[a-z][a-z0-9]{1,9}$"),
-                                           "2-10 lowercase letters and digits, starting with a letter"
-                                           " (it prefixes names limited to 32 characters)"))
+    project = c.get("PROJECT_NAME", fields.match(re.compile(r"^[a-z][a-z0-9]{1,9}$"),
+                                                  "2-10 lowercase letters and digits, starting with a letter"
+                                                  " (it prefixes names limited to 32 characters)"))
     aws_region = c.get("AWS_REGION", lambda v: v)
     if aws_region is not None and aws_region not in real_regions:
         c.problem("AWS_REGION", aws_region, "not an AWS region; allowed: a region such as us-east-1, us-west-2")
@@ -337,42 +181,42 @@ def load_region(region: str, environments_dir: Path = ENVIRONMENTS_DIR) -> Regio
     sizes: Dict[Stage, StageSize] = {}
     for stage in DEPLOY_STAGES:
         prefix = stage.value.upper()
-        cpu = c.get(f"{prefix}_CPU", _int_in(0, 1_000_000))
-        memory = c.get(f"{prefix}_MEMORY", _int_in(0, 1_000_000))
-        count = c.get(f"{prefix}_DESIRED_COUNT", _int_in(0, 100))
+        cpu = c.get(f"{prefix}_CPU", fields.int_in(0, 1_000_000))
+        memory = c.get(f"{prefix}_MEMORY", fields.int_in(0, 1_000_000))
+        count = c.get(f"{prefix}_DESIRED_COUNT", fields.int_in(0, 100))
         if cpu is not None and memory is not None:
             if cpu not in FARGATE_SIZES:
                 c.problem(f"{prefix}_CPU", cpu, f"not a Fargate CPU size; allowed: {', '.join(map(str, FARGATE_SIZES))}")
             elif memory not in FARGATE_SIZES[cpu]:
                 c.problem(f"{prefix}_MEMORY", memory,
-                          f"not valid with {prefix}_CPU={cpu} on Fargate; allowed: {_fargate_memory_options(cpu)}")
+                          f"not valid with {prefix}_CPU={cpu} on Fargate; allowed: {fields.fargate_memory_options(cpu)}")
             elif count is not None:
                 sizes[stage] = StageSize(cpu=cpu, memory=memory, desired_count=count)
 
     config = dict(
         project=project,
         region=aws_region,
-        role=c.get("REGION_ROLE", _role),
-        owner=c.get("OWNER", _match(re.compile(r"^[A-Za-z0-9 ._:/=+@-]{1,128}$"), "1-128 tag-safe characters")),
-        services=c.get("SERVICES", _services),
-        standby_production_count=c.get("STANDBY_PRODUCTION_DESIRED_COUNT", _int_in(0, 100)),
-        vpc_cidr=c.get("VPC_CIDR", _cidr),
+        role=c.get("REGION_ROLE", fields.role),
+        owner=c.get("OWNER", fields.match(re.compile(r"^[A-Za-z0-9 ._:/=+@-]{1,128}$"), "1-128 tag-safe characters")),
+        services=c.get("SERVICES", fields.services),
+        standby_production_count=c.get("STANDBY_PRODUCTION_DESIRED_COUNT", fields.int_in(0, 100)),
+        vpc_cidr=c.get("VPC_CIDR", fields.cidr),
         availability_zones=c.get("AVAILABILITY_ZONES", _zones),
-        notification_emails=c.get("NOTIFICATION_EMAILS", _emails),
-        alarms_5xx=c.get("ALARM_5XX_THRESHOLD", _positive_int),
-        alarms_periods=c.get("ALARM_EVALUATION_PERIODS", _positive_int),
-        alarms_seconds=c.get("ALARM_PERIOD_SECONDS", _alarm_period),
+        notification_emails=c.get("NOTIFICATION_EMAILS", fields.emails),
+        alarms_5xx=c.get("ALARM_5XX_THRESHOLD", fields.positive_int),
+        alarms_periods=c.get("ALARM_EVALUATION_PERIODS", fields.positive_int),
+        alarms_seconds=c.get("ALARM_PERIOD_SECONDS", fields.alarm_period),
         source_repository=c.get("SOURCE_REPOSITORY", source_config.repository_parser(provider)),
-        source_branch=c.get("SOURCE_BRANCH", _match(_BRANCH, "a git branch name")),
-        state_bucket=c.get("STATE_BUCKET", _bucket_name),
-        state_key=c.get("STATE_KEY", _match(re.compile(r"^[A-Za-z0-9!_.*'()/-]{1,1024}$"), "an S3 object key")),
+        source_branch=c.get("SOURCE_BRANCH", fields.match(_BRANCH, "a git branch name")),
+        state_bucket=c.get("STATE_BUCKET", fields.bucket_name),
+        state_key=c.get("STATE_KEY", fields.match(re.compile(r"^[A-Za-z0-9!_.*'()/-]{1,1024}$"), "an S3 object key")),
         state_region=c.get("STATE_REGION", lambda v: v or region),
-        certificate_arn=c.get("CERTIFICATE_ARN", lambda v: _match(_CERT_ARN, "an ACM certificate ARN or empty")(v)
+        certificate_arn=c.get("CERTIFICATE_ARN", lambda v: fields.match(_CERT_ARN, "an ACM certificate ARN or empty")(v)
                               if v else None),
         replication_regions=c.get("ECR_REPLICATION_REGIONS", _regions),
     )
     # Smoke requests name services: judged only once SERVICES itself is valid.
-    config["smoke_requests"] = (c.get("SMOKE_REQUESTS", _smoke_requests(config["services"]))
+    config["smoke_requests"] = (c.get("SMOKE_REQUESTS", fields.smoke_requests(config["services"]))
                                 if config["services"] else ())
     if config["state_region"] is not None and config["state_region"] != region:
         # The DR region must not depend on another region's state bucket (see README, Disaster recovery).

@@ -6,7 +6,8 @@ use short forms.
 """
 from __future__ import annotations
 
-from cicd.workspace.config import RegionConfig, Service, Stage, service_short_name
+from cicd.workspace.config import RegionConfig, Service, Stage
+from cicd.workspace.fields import service_short_name
 
 # Short forms for the 32-character ALB/target-group name limit.
 _STAGE_SHORT = {Stage.STAGING: "stg", Stage.PRODUCTION: "prd", Stage.BUILD: "bld"}

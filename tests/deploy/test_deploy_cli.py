@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from cicd.deploy import cli as deploy, terraform
+from cicd.deploy import cli as deploy, state_lock, terraform
 from cicd.workspace.errors import UserError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -94,12 +94,12 @@ def test_lock_error_names_holder_and_age() -> None:
         "│   Path:      shop-tfstate-us-east-1/cicd-pipeline/us-east-1.tfstate",
         "│   Operation: OperationTypeApply", "│   Who:       ci@runner-7", "│   Version:   1.11.4",
         "│   Created:   2026-11-29 20:07:34.078645747 +0000 UTC", "│   Info:      ", "╵"])
-    lock = terraform.lock_info(text)
+    lock = state_lock.lock_info(text)
     assert lock is not None and lock.id == "038e19d6-38d5-784c-84e7-04d09654f78b" and lock.who == "ci@runner-7"
     now = datetime(2026, 11, 29, 20, 8, 16, tzinfo=timezone.utc)
     assert lock.describe(now) == "ci@runner-7 (apply, 42 s ago, lock ID 038e19d6-38d5-784c-84e7-04d09654f78b)"
     assert "min ago" in lock.describe(datetime(2026, 11, 29, 20, 30, tzinfo=timezone.utc))
-    assert terraform.lock_info("Error: something else\n  ID: x") is None
+    assert state_lock.lock_info("Error: something else\n  ID: x") is None
 
 
 def test_a_locked_state_fails_in_one_line_with_the_unlock_command(tmp_path: Path) -> None:
@@ -110,7 +110,7 @@ def test_a_locked_state_fails_in_one_line_with_the_unlock_command(tmp_path: Path
     script.chmod(0o755)
     tf = terraform.Terraform(tmp_path, label="us-east-1")
     tf.binary = str(script)
-    with pytest.raises(terraform.StateLocked) as exc:
+    with pytest.raises(state_lock.StateLocked) as exc:
         tf.plan()
     where = deploy.Target(region="us-east-1", env={}, workdir=tmp_path, endpoint=None, account="1", emulator_arg=())
     [line] = deploy._locked(exc.value, where).problems

@@ -1,9 +1,10 @@
-"""cicd.workspace.config's value checks: what each accepts and the exact "allowed" text a wrong value gets."""
+"""The value checks of a region's .env (cicd.workspace.fields, and cicd.workspace.config's own): what each accepts
+and the exact "allowed" text a wrong value gets."""
 from __future__ import annotations
 
 import pytest
 
-from cicd.workspace import config
+from cicd.workspace import config, fields
 
 
 def _refused(parse, raw: str) -> str:
@@ -13,7 +14,7 @@ def _refused(parse, raw: str) -> str:
 
 
 def test_fargate_memory_sizes_are_listed_or_given_as_a_range() -> None:
-    assert {cpu: config._fargate_memory_options(cpu) for cpu in sorted(config.FARGATE_SIZES)} == {
+    assert {cpu: fields.fargate_memory_options(cpu) for cpu in sorted(config.FARGATE_SIZES)} == {
         256: "512, 1024, 2048 MiB",
         512: "1024, 2048, 3072, 4096 MiB",
         1024: "2048-8192 MiB in steps of 1024",
@@ -25,16 +26,16 @@ def test_fargate_memory_sizes_are_listed_or_given_as_a_range() -> None:
 
 
 def test_vpc_cidr() -> None:
-    assert config._cidr("10.10.0.0/16") == "10.10.0.0/16" and config._cidr("10.10.0.0/20") == "10.10.0.0/20"
+    assert fields.cidr("10.10.0.0/16") == "10.10.0.0/16" and fields.cidr("10.10.0.0/20") == "10.10.0.0/20"
     for raw in ("10.10.0.0/15", "10.10.0.0/21"):
-        assert _refused(config._cidr, raw) == "allowed: a prefix from /16 to /20 (six subnets of 3 AZs are carved from it)"
+        assert _refused(fields.cidr, raw) == "allowed: a prefix from /16 to /20 (six subnets of 3 AZs are carved from it)"
     for raw in ("10.10.0.1/16", "ten", "fd00::/16"):  # host bits set (strict), not a network, not IPv4
-        assert _refused(config._cidr, raw) == "allowed: an IPv4 network in CIDR form such as 10.10.0.0/16"
+        assert _refused(fields.cidr, raw) == "allowed: an IPv4 network in CIDR form such as 10.10.0.0/16"
 
 
 def test_region_role() -> None:
-    assert config._role("dr") is config.Role("dr")
-    assert _refused(config._role, "secondary") == "allowed: primary, dr"
+    assert fields.role("dr") is config.Role("dr")
+    assert _refused(fields.role, "secondary") == "allowed: primary, dr"
 
 
 ALLOWED = "comma-separated name:port:/health-path, name lowercase DNS-safe (a-z, 0-9, -), unique"
@@ -53,15 +54,15 @@ ALLOWED = "comma-separated name:port:/health-path, name lowercase DNS-safe (a-z,
     ("api:8080:health", "health path 'health' of api; allowed: an absolute URL path like /health"),
 ])
 def test_services(raw: str, message: str) -> None:
-    assert _refused(config._services, raw) == message
+    assert _refused(fields.services, raw) == message
 
 
 def test_services_parse_and_short_names() -> None:
-    assert config._services(" api:1:/a , web-app:65535:/b/c") == (
+    assert fields.services(" api:1:/a , web-app:65535:/b/c") == (
         config.Service("api", 1, "/a"), config.Service("web-app", 65535, "/b/c"))
-    assert config.service_short_name("notification-service") == "notificati"
-    assert config.service_short_name("auth-serv-x") == "auth-serv"  # a trailing dash is dropped
-    assert config.service_short_name("-api") == "-api"
+    assert fields.service_short_name("notification-service") == "notificati"
+    assert fields.service_short_name("auth-serv-x") == "auth-serv"  # a trailing dash is dropped
+    assert fields.service_short_name("-api") == "-api"
 
 
 def test_unknown_key_hint_suggests_the_one_closest_known_key() -> None:
