@@ -94,15 +94,16 @@ def _release_patches() -> None:
 
 
 @contextlib.contextmanager
-def patched() -> Iterator[None]:
+def patched(*only: str) -> Iterator[None]:
     """The compatibility patches in effect for in-process moto (``mock_aws``) while the block runs:
     tests of code that talks to moto directly get the very fakes the emulator serves, not copies of
-    their own. Counted with the in-process emulators, so neither removes the patches under the other."""
+    their own. Counted with the in-process emulators, so neither removes the patches under the other.
+    `only`: name prefixes of the patches wanted (default all), for tests whose calls meet one service."""
     from cicd.emulator import moto_patches
 
     global _ACTIVE
     with _ACTIVE_LOCK:
-        moto_patches.apply_all()
+        moto_patches.apply_all(only)
         _ACTIVE += 1
     try:
         yield
@@ -136,7 +137,7 @@ def start(port: int = 0, host: str = "127.0.0.1", quiet: bool = True) -> Emulato
         _check_free(host, port)  # ThreadedMotoServer.start() would wait forever on a port in use
     global _ACTIVE
     with _ACTIVE_LOCK:
-        moto_patches.apply_all()
+        moto_patches.apply_all(only)
         _ACTIVE += 1
     if quiet:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)

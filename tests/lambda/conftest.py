@@ -94,7 +94,9 @@ def codedeploy_gap() -> Iterator[Dict[str, List[Dict[str, Any]]]]:
     sent: Dict[str, List[Dict[str, Any]]] = {"put_lifecycle_event_hook_execution_status": [], "stop_deployment": []}
     keys = {"put_lifecycle_event_hook_execution_status": ("deploymentId", "lifecycleEventHookExecutionId", "status"),
             "stop_deployment": ("deploymentId", "autoRollbackEnabled")}
-    with emulator.patched():
+    # Only CodeDeploy's patches: the function meets no other patched call, and the IAM one (AWS managed
+    # policies in every IAM backend moto creates) would cost ~1.5 s of JSON parsing per test.
+    with emulator.patched("codedeploy_"):
         served = {name: CodeDeployResponse.__dict__[name] for name in keys}
 
         def recording(name: str) -> Any:

@@ -23,7 +23,7 @@ an unpatched moto server; tests/emulator/test_patches_<service>.py exercise each
 from __future__ import annotations
 
 import warnings
-from typing import List
+from typing import List, Sequence
 
 import moto
 
@@ -77,8 +77,9 @@ __all__ = [
 ]
 
 
-def apply_all() -> List[str]:
-    """Install every patch (once; calling again is a no-op). Returns the names of the patches in effect."""
+def apply_all(only: Sequence[str] = ()) -> List[str]:
+    """Install every patch (once; calling again is a no-op), or only those whose name starts with one of
+    the prefixes in `only` (e.g. ``("codedeploy_",)``). Returns the names of the patches in effect."""
     if moto.__version__ != MOTO_VERSION:
         # The patches name exact moto internals; a different moto may have fixed or moved them.
         warnings.warn(
@@ -88,7 +89,7 @@ def apply_all() -> List[str]:
         )
     with _LOCK:
         for name, install in PATCHES.items():
-            if name not in _APPLIED:
+            if name not in _APPLIED and (not only or name.startswith(tuple(only))):
                 install()
                 _APPLIED.append(name)
         return list(_APPLIED)
