@@ -137,7 +137,7 @@ def start(port: int = 0, host: str = "127.0.0.1", quiet: bool = True) -> Emulato
         _check_free(host, port)  # ThreadedMotoServer.start() would wait forever on a port in use
     global _ACTIVE
     with _ACTIVE_LOCK:
-        moto_patches.apply_all(only)
+        moto_patches.apply_all()
         _ACTIVE += 1
     if quiet:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
