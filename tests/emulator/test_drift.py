@@ -23,6 +23,7 @@ from .helpers import unique
 
 pytestmark = [
     pytest.mark.terraform,
+    pytest.mark.e2e,
     pytest.mark.skipif(shutil.which("terraform") is None, reason="terraform CLI not installed"),
 ]
 

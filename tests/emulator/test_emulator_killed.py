@@ -16,8 +16,11 @@ import time
 from pathlib import Path
 from typing import List
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
 REGION = "us-west-2"
+pytestmark = pytest.mark.e2e
 
 
 def _processes_mentioning(text: str) -> List[str]:

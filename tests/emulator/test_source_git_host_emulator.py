@@ -5,51 +5,29 @@ provider, re-planned with no changes, destroyed with nothing left: the same step
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 from typing import Dict, Tuple
 
 import pytest
 
-from cicd.workspace.config import RegionConfig, load_all
+from cicd.workspace.config import RegionConfig
+from synth_fixtures import WEST_CONNECTION
 
 pytestmark = [
     pytest.mark.terraform,
+    pytest.mark.e2e,
     pytest.mark.skipif(shutil.which("terraform") is None, reason="terraform CLI not installed"),
 ]
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-WEST_CONNECTION = "arn:aws:codestar-connections:us-west-2:123456789012:connection/0f9e8d7c-6b5a-4c3d-9e1f-2a3b4c5d6e7f"
-GIT_HOST: Dict[str, Dict[str, str]] = {
-    "us-east-1": {"SOURCE_PROVIDER": "github", "SOURCE_REPOSITORY": "my-org/microservices",
-                  "SOURCE_CONNECTION_ARN": "", "SOURCE_MIRROR_REGIONS": ""},
-    "us-west-2": {"SOURCE_PROVIDER": "github", "SOURCE_REPOSITORY": "my-org/microservices",
-                  "SOURCE_CONNECTION_ARN": WEST_CONNECTION},
-}
 
 
 @pytest.fixture(scope="module")
-def git_host_out(tmp_path_factory: pytest.TempPathFactory) -> Tuple[Path, Dict[str, RegionConfig]]:
-    """Both regions of the Git-host variant, synthesized once (in this process, like tests/stack): the
-    synth output folder and the configs by region."""
-    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-    root = tmp_path_factory.mktemp("git-host-env") / "environments"
-    for region, edits in GIT_HOST.items():
-        lines = (REPO_ROOT / "environments" / region / ".env").read_text().splitlines()
-        kept = [line for line in lines if line.split("=", 1)[0] not in edits]
-        (root / region).mkdir(parents=True)
-        (root / region / ".env").write_text("\n".join(kept + [f"{k}={v}" for k, v in edits.items()]) + "\n")
-    from cdktf import App
-
-    from stack.pipeline_stack import PipelineStack
-
-    out = tmp_path_factory.mktemp("git-host-synth") / "out"
-    app = App(outdir=str(out))
-    for cfg in load_all(root):
-        PipelineStack(app, cfg.region, cfg=cfg, deployment_id="20261127T102500Z")
-    app.synth()
-    return out, {c.region: c for c in load_all(root)}
+def git_host_out(git_host_synth) -> Tuple[Path, Dict[str, RegionConfig]]:
+    """The run's one synth of the Git-host variant (tests/synth_fixtures.py): its output folder and the
+    variant's configs by region."""
+    out = next(iter(git_host_synth.values())).directory.parent.parent
+    return out, {region: synth.cfg for region, synth in git_host_synth.items()}
 
 
 @pytest.mark.parametrize("region", ["us-east-1", "us-west-2"])

@@ -20,6 +20,7 @@ from .smoke_config import REGION, build_config, write_lambda_zip
 
 pytestmark = [
     pytest.mark.terraform,
+    pytest.mark.e2e,
     pytest.mark.skipif(shutil.which("terraform") is None, reason="terraform CLI not installed"),
 ]
 

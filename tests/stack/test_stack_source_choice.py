@@ -10,39 +10,19 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Dict
 
 import pytest
 
 from cicd.workspace import render, validate
-from cicd.workspace.config import load_all
+from synth_fixtures import WEST_CONNECTION
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-WEST_CONNECTION = "arn:aws:codestar-connections:us-west-2:123456789012:connection/0f9e8d7c-6b5a-4c3d-9e1f-2a3b4c5d6e7f"
-GIT_HOST = {"us-east-1": {"SOURCE_PROVIDER": "github", "SOURCE_REPOSITORY": "my-org/microservices",
-                          "SOURCE_CONNECTION_ARN": "", "SOURCE_MIRROR_REGIONS": ""},
-            "us-west-2": {"SOURCE_PROVIDER": "github", "SOURCE_REPOSITORY": "my-org/microservices",
-                          "SOURCE_CONNECTION_ARN": WEST_CONNECTION}}
-
-
-def write_environments(root: Path, changes: Dict[str, Dict[str, str]]) -> Path:
-    """A copy of environments/ with `KEY=value` lines replaced or added per region."""
-    for region, edits in changes.items():
-        lines = (REPO_ROOT / "environments" / region / ".env").read_text().splitlines()
-        kept = [line for line in lines if line.split("=", 1)[0] not in edits]
-        target = root / region / ".env"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text("\n".join(kept + [f"{k}={v}" for k, v in edits.items()]) + "\n")
-    return root
 
 
 @pytest.fixture(scope="module")
-def git_host(tmp_path_factory: pytest.TempPathFactory, lambda_snapshot: Path):
-    """Both regions synthesized with SOURCE_PROVIDER=github: region -> Synth."""
-    from conftest import DEPLOYMENT_ID, _synth_app
-
-    environments = write_environments(tmp_path_factory.mktemp("git-host") / "environments", GIT_HOST)
-    return _synth_app(tmp_path_factory.mktemp("git-host-out") / "out", load_all(environments), DEPLOYMENT_ID)
+def git_host(git_host_synth):
+    """Both regions synthesized with SOURCE_PROVIDER=github (tests/synth_fixtures.py): region -> Synth."""
+    return git_host_synth
 
 
 def _policies(synth):
