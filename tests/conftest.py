@@ -1,18 +1,12 @@
 """Shared pytest setup. Keep each section small and say who uses it."""
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Dict, Iterator, Optional
+from typing import Callable, Dict, Optional
 
 import pytest
-
-if TYPE_CHECKING:
-    from cicd.emulator.process import EmulatorProcess
 
 # --- general ---------------------------------------------------------------------------------
 # Make the repository importable (`cicd`, `stack`) however pytest is started.
@@ -83,8 +77,7 @@ def repo_copy(tmp_path: Path) -> Path:
 
 
 # --- end-to-end CLI runs ---------------------------------------------------------------------
-# Used by tests/emulator/test_emulator_killed.py, test_rehearsal_emulator.py and tests/deploy/test_failover_emulator.py,
-# test_state_lock_emulator.py.
+# Used by tests/emulator/test_emulator_killed.py, test_deployed_region.py and tests/deploy/test_state_lock_emulator.py.
 
 @pytest.fixture(scope="session")
 def cli_synth_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -92,39 +85,3 @@ def cli_synth_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     next when its inputs are the same (cicd.deploy.synth's fingerprint), instead of paying jsii again."""
     return tmp_path_factory.mktemp("cli-synth") / "out"
 
-
-def cli_env(synth_out: Path, work: Path) -> Dict[str, str]:
-    """The environment of a CLI run in a test: its synth cache and its own work folder."""
-    return {**os.environ, "CDKTF_OUTDIR": str(synth_out), "CICD_WORK_DIR": str(work),
-            "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20", "PYTHONDONTWRITEBYTECODE": "1"}
-
-
-@dataclass
-class Deployed:
-    """A region deployed by `python -m cicd.deploy.cli deploy REGION --emulator URL` into its own emulator."""
-    region: str
-    emulator: "EmulatorProcess"
-    env: Dict[str, str]
-
-    def cli(self, command: str, *args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "cicd.deploy.cli", command, self.region, "--auto-approve",
-                               "--emulator", self.emulator.endpoint, *args], cwd=REPO_ROOT, env=self.env,
-                              capture_output=True, text=True, timeout=1200)
-
-
-@pytest.fixture(scope="session")
-def west_deployed(tmp_path_factory: pytest.TempPathFactory, cli_synth_out: Path) -> Iterator[Deployed]:
-    """us-west-2 deployed through the CLI into its own emulator, once: the failover test promotes it, then
-    the blue/green rehearsal runs against it (one full apply for both; their modules share the xdist
-    group "west-deployed", so one worker runs them, in that order)."""
-    from cicd.emulator.process import spawn
-
-    work = tmp_path_factory.mktemp("west-deployed")
-    emulator = spawn(work / "emulator.log")
-    try:
-        deployed = Deployed("us-west-2", emulator, cli_env(cli_synth_out, work))
-        done = deployed.cli("deploy")
-        assert done.returncode == 0, done.stderr[-3000:] + done.stdout[-3000:]
-        yield deployed
-    finally:
-        emulator.stop()

@@ -33,8 +33,8 @@ from cicd.emulator.process import EmulatorProcess, spawn
 
 REPO = Path(__file__).resolve().parents[2]
 REGION = "us-west-2"
-# One xdist worker runs these three tests: they share the module's emulator and its state.
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("state-lock")]
+# `nox -s e2e` runs a module on one worker (--dist loadfile): these three share the module's emulator.
+pytestmark = pytest.mark.e2e
 CFG = load_region(REGION)
 
 
