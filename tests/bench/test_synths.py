@@ -35,13 +35,13 @@ def test_a_synth_that_writes_no_stacks_has_failed(tmp_path):
         synths.synth_run("this", "floor", tmp_path)
 
 
-def test_the_lean_floor_synthesizes_two_stacks_with_one_resource_each(tmp_path):
-    # The benchmark's own command and environment (a few seconds: jsii and the provider's assembly).
-    # The eager floor runs the same build() with the package imported as published (~15 s or more);
-    # tests/stack/test_provider_loading.py shows both import modes synthesize the same JSON.
+@pytest.mark.parametrize("args, what", [([], "floor"), (["--on-demand"], "lean floor")], ids=["floor", "lean-floor"])
+def test_the_floor_app_synthesizes_two_stacks_with_one_resource_each(tmp_path, args, what):
+    # The benchmark's own command and environment: a few seconds for the lean floor (jsii and the provider's
+    # assembly), ~15 s of CPU for the floor, which imports the provider package as published.
     out = tmp_path / "out"
-    run = measure([sys.executable, "-m", "bench.floor_app", "--on-demand"], env=synths.child_env(CDKTF_OUTDIR=str(out)))
-    synths.require(run, "lean floor", out)
+    run = measure([sys.executable, "-m", "bench.floor_app", *args], env=synths.child_env(CDKTF_OUTDIR=str(out)))
+    synths.require(run, what, out)
     for region in synths.REGIONS:
         doc = json.loads((out / "stacks" / region / "cdk.tf.json").read_text())
         resources = [(kind, name) for kind, items in doc["resource"].items() for name in items]
