@@ -101,17 +101,22 @@ def test_the_fallback_passes_with_one_healthy_target_in_the_pair(world: World, c
     assert _verdict(world) == ("Succeeded", "no alarm in ALARM, replacement targets healthy")
 
 
+def _replace_the_active_task_set(world: World, *arns: str, task_definition: str = SERVICE) -> None:
+    ecs = aws_client("ecs")
+    [green] = [ts for ts in ecs.describe_task_sets(cluster=CLUSTER, service=SERVICE)["taskSets"]
+               if ts["status"] == "ACTIVE"]
+    ecs.delete_task_set(cluster=CLUSTER, service=SERVICE, taskSet=green["taskSetArn"])
+    ecs.create_task_set(cluster=CLUSTER, service=SERVICE, taskDefinition=task_definition, launchType="FARGATE",
+                        externalId=world.deployment_id,
+                        loadBalancers=[dict(LB, targetGroupArn=arn) for arn in arns])
+
+
 def test_a_task_set_outside_the_pair_is_not_taken_for_the_replacement(world: World, codedeploy_gap, capsys) -> None:
     elbv2 = world.elbv2
     vpc = elbv2.describe_target_groups(Names=["api-stg-blue"])["TargetGroups"][0]["VpcId"]
     other = elbv2.create_target_group(Name="api-stg-other", Protocol="HTTP", Port=8080, VpcId=vpc,
                                       TargetType="ip")["TargetGroups"][0]["TargetGroupArn"]
-    ecs = aws_client("ecs")
-    [green] = [ts for ts in ecs.describe_task_sets(cluster=CLUSTER, service=SERVICE)["taskSets"]
-               if ts["status"] == "ACTIVE"]
-    ecs.delete_task_set(cluster=CLUSTER, service=SERVICE, taskSet=green["taskSetArn"])
-    ecs.create_task_set(cluster=CLUSTER, service=SERVICE, taskDefinition=SERVICE, launchType="FARGATE",
-                        externalId=world.deployment_id, loadBalancers=[dict(LB, targetGroupArn=other)])
+    _replace_the_active_task_set(world, other)
 
     assert _verdict(world)[0] == "Succeeded"  # judged on the pair: every registered target is healthy
     rec = only_decision(capsys)
@@ -134,11 +139,27 @@ def test_an_unknown_ecs_service_leaves_no_image_to_protect(world: World, codedep
     assert group in rec["replacement_note"]
 
 
-def test_the_task_definitions_of_the_primary_and_active_task_sets_are_recorded(world: World, codedeploy_gap,
+def test_the_task_definitions_of_the_original_and_the_replacement_are_recorded(world: World, codedeploy_gap,
                                                                               capsys) -> None:
-    task_definition = aws_client("ecs").describe_task_definition(taskDefinition=SERVICE)["taskDefinition"]
+    ecs = aws_client("ecs")
+    original = ecs.describe_task_definition(taskDefinition=SERVICE)["taskDefinition"]
+    revision = {k: original[k] for k in ("family", "networkMode", "requiresCompatibilities", "cpu", "memory",
+                                         "containerDefinitions")}
+    replacement = ecs.register_task_definition(**revision)["taskDefinition"]["taskDefinitionArn"]
+    _replace_the_active_task_set(world, world.tg_arns["green"], task_definition=replacement)
+
     assert _verdict(world)[0] == "Succeeded"
-    assert only_decision(capsys)["task_definitions"] == [task_definition["taskDefinitionArn"]]
+    assert only_decision(capsys)["task_definitions"] == sorted([original["taskDefinitionArn"], replacement])
+
+
+def test_a_replacement_task_set_on_both_groups_of_the_pair_is_judged_on_both(world: World, codedeploy_gap,
+                                                                             target_states, capsys) -> None:
+    _replace_the_active_task_set(world, world.tg_arns["blue"], world.tg_arns["green"])
+    target_states.update({ip: "draining" for ip in BLUE_IPS})
+    assert _verdict(world) == ("Failed", "replacement target group(s) without a healthy target: api-stg-blue")
+    rec = only_decision(capsys)
+    assert rec["replacement_source"] == "task_set"
+    assert sorted(rec["replacement_target_groups"]) == ["api-stg-blue", "api-stg-green"]
 
 
 def test_a_probe_that_passes_is_named_in_the_reason(world: World, codedeploy_gap, monkeypatch, http_server) -> None:
