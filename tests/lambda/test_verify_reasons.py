@@ -204,3 +204,15 @@ def test_a_hook_of_an_application_that_is_not_ecs(world: World, codedeploy_gap, 
     deployment = world.codedeploy.create_deployment(applicationName="shop-server", deploymentGroupName=GROUP)
     assert _verdict(world, deployment["deploymentId"]) == (
         "Failed", "deployment group compute platform is 'Server', not 'ECS'")
+
+
+def test_smoke_checks_with_no_way_to_the_group_are_not_claimed(world: World, codedeploy_gap, monkeypatch,
+                                                               capsys) -> None:
+    # A probe function and listeners for another group only, no test endpoint: nothing is sent, and the
+    # reason does not claim an HTTP check.
+    monkeypatch.setenv("PROBE_FUNCTION", "shop-test-probe")
+    monkeypatch.setenv("TEST_LISTENERS", json.dumps({"shop-staging-web-service": {
+        "alb": "app/shop-stg-alb/0123abcd", "port": 8080, "scheme": "http"}}))
+    monkeypatch.setenv("SMOKE_CHECKS", json.dumps({GROUP: [{"path": "/health", "status": 200}]}))
+    assert _verdict(world) == ("Succeeded", "no alarm in ALARM, replacement targets healthy")
+    assert "probe" not in only_decision(capsys)
