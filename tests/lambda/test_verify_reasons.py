@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from health_check_testkit import (ALARM_KINDS, APP, BLUE_IPS, CLUSTER, GREEN_IPS, GROUP, SERVICE, World, aws_client,
                                   create_deployment, create_ecs_group, handler_module, only_decision)
 
@@ -42,12 +44,16 @@ def test_a_group_without_an_ecs_service(world: World, codedeploy_gap) -> None:
     assert _verdict(world, deployment) == ("Failed", "deployment group has 0 ECS services, expected 1")
 
 
-def test_a_group_without_a_target_group_pair(world: World, codedeploy_gap, capsys) -> None:
+@pytest.mark.parametrize("load_balancer_info", [
+    {},  # no target group pair
+    {"loadBalancerInfo": {"targetGroupPairInfoList": [{"targetGroups": [{"name": "api-stg-green"}]}]}},  # of one
+])
+def test_a_group_without_a_target_group_pair_of_two(world: World, codedeploy_gap, capsys, load_balancer_info) -> None:
     group = "shop-staging-nolb-service"
     world.codedeploy.create_deployment_group(
         applicationName=APP, deploymentGroupName=group, serviceRoleArn="arn:aws:iam::123456789012:role/codedeploy",
         deploymentStyle={"deploymentType": "BLUE_GREEN", "deploymentOption": "WITH_TRAFFIC_CONTROL"},
-        ecsServices=[{"clusterName": CLUSTER, "serviceName": SERVICE}])
+        ecsServices=[{"clusterName": CLUSTER, "serviceName": SERVICE}], **load_balancer_info)
     deployment = create_deployment(world.codedeploy, group)
     assert _verdict(world, deployment) == (
         "Failed", "deployment group needs one ECS service and one target group pair of two groups")
