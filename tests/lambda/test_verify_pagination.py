@@ -1,6 +1,7 @@
 """The hook's alarm check reads every page of DescribeAlarms, metric and composite alarms alike: an alarm
-in ALARM on the last page, or a composite one, fails the deployment (moto answers in one page and has no
-composite alarms; aws_pages serves them as AWS does)."""
+in ALARM on the last page, or a composite one, fails the deployment; the pair's target groups are found
+however many others the account has (moto answers in one page and has no composite alarms; aws_pages
+serves them as AWS does)."""
 from __future__ import annotations
 
 from aws_pages import serve_in_pages
@@ -60,3 +61,15 @@ def test_a_composite_alarm_in_ok_is_listed_with_the_metric_alarms(world: World, 
 
     assert handler(world.hook_event(), None)["verdict"] == "Succeeded"
     assert only_decision(capsys)["alarms"] == _states() + [{"name": f"{GROUP}-composite", "state": "OK"}]
+
+
+def test_the_pairs_target_groups_are_found_among_more_than_a_page_of_them(world: World, codedeploy_gap) -> None:
+    # DescribeTargetGroups pages the account's target groups (400 a page, here 2): the pair's two are asked
+    # for by name, so other groups that sort before them do not push them off the answer.
+    vpc = world.elbv2.describe_target_groups(Names=["api-stg-blue"])["TargetGroups"][0]["VpcId"]
+    for name in ("alb-stg-a", "alb-stg-b"):
+        world.elbv2.create_target_group(Name=name, Protocol="HTTP", Port=8080, VpcId=vpc, TargetType="ip")
+    serve_in_pages("elastic-load-balancing-v2.DescribeTargetGroups", ["TargetGroups"], "Marker", "NextMarker",
+                   size=2)
+
+    assert handler(world.hook_event(), None)["verdict"] == "Succeeded"
