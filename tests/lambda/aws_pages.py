@@ -1,9 +1,8 @@
 """AWS's paging, on moto's answers: moto answers every list/describe call in one page, AWS in pages
 (DescribeAlarms 50 alarms, DescribeTargetGroups 400 groups, ListDeploymentGroups and ListDeployments 100
-names), each but the last with
-a token the next request must send back. `serve_in_pages` makes the function's own clients get moto's
-real answer cut into pages of `size` items, so a page token the function drops, sends under the wrong
-name or reads from the wrong field loses items as it would on AWS.
+names), each but the last with a token the next request must send back. `serve_in_pages` makes the
+function's own clients get moto's real answer cut into pages of `size` items, so a page token the
+function drops, sends under the wrong name or reads from the wrong field loses items as it would on AWS.
 
 CloudWatch's AlarmTypes too: AWS returns only metric alarms unless AlarmTypes names CompositeAlarm, and
 moto (5.2.5) ignores the parameter and has no PutCompositeAlarm; `composite` adds composite alarms to
