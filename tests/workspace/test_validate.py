@@ -143,3 +143,58 @@ def test_embedded_json() -> None:
     assert validate.embedded_json("j", json.dumps({"a": 1})) == {"a": 1}
     assert _problems(validate.embedded_json, "j", "{nope") == ["j: not JSON: Expecting property name enclosed in "
                                                               "double quotes"]
+
+
+def test_broken_yaml_in_a_buildspec_names_the_file_on_one_line() -> None:
+    [problem] = _problems(validate.buildspec, "b", "version: 0.2\nphases: [a")
+    assert problem.startswith('b: not valid YAML: while parsing a flow sequence in "<unicode string>", line 2')
+    assert "\n" not in problem and "  " not in problem
+
+
+SOURCE, EAST, WEST = "https://src.example/v1/repos/r", "https://east.example/v1/repos/r", "https://west.example/v1/repos/r"
+PUSH = "for url in $TARGET_URLS; do git -C source.git push \"$url\" 'refs/heads/*:refs/heads/*' || exit 1; done"
+MIRROR = f"""version: 0.2
+env:
+  variables:
+    SOURCE_URL: "{SOURCE}"
+    TARGET_URLS: "{EAST} {WEST}"
+phases:
+  install:
+    runtime-versions: {{python: 3.12}}
+  build:
+    commands:
+      - git clone --mirror "$SOURCE_URL" source.git
+      - {PUSH}
+"""
+
+
+def _mirror(text: str) -> dict:
+    return validate.mirror_buildspec("m", text, source_url=SOURCE, target_urls=[EAST, WEST])
+
+
+def test_a_good_mirror_buildspec_passes_with_a_phase_of_no_commands() -> None:
+    doc = _mirror(MIRROR)
+    assert doc["env"]["variables"] == {"SOURCE_URL": SOURCE, "TARGET_URLS": f"{EAST} {WEST}"}
+    assert "commands" not in doc["phases"]["install"]
+
+
+@pytest.mark.parametrize("old, new, problems", [
+    (SOURCE + '"', WEST + '"', [f"m: SOURCE_URL is '{WEST}'; allowed: '{SOURCE}'"]),
+    (f'    SOURCE_URL: "{SOURCE}"\n', "", [f"m: SOURCE_URL is None; allowed: '{SOURCE}'"]),
+    (f"{EAST} {WEST}", EAST, [f"m: TARGET_URLS is '{EAST}'; allowed: '{EAST} {WEST}'"]),
+    (f'    TARGET_URLS: "{EAST} {WEST}"\n', "", [f"m: TARGET_URLS is None; allowed: '{EAST} {WEST}'"]),
+    ("push \"$url\"", "push -f \"$url\"", [f"m: {PUSH.replace('push', 'push -f')!r} force-pushes; allowed: "
+                                          "fast-forward pushes only"]),
+    ("push \"$url\"", "push --force-with-lease \"$url\"",
+     [f"m: {PUSH.replace('push', 'push --force-with-lease')!r} force-pushes; allowed: fast-forward pushes only"]),
+    (f"      - {PUSH}\n", "", ["m: no git push command"]),
+])
+def test_mirror_buildspec_rules(old: str, new: str, problems: list) -> None:
+    assert old in MIRROR
+    assert _problems(_mirror, MIRROR.replace(old, new)) == problems
+
+
+def test_a_mirror_buildspec_without_env_names_both_urls() -> None:
+    text = MIRROR[:MIRROR.index("env:")] + MIRROR[MIRROR.index("phases:"):]
+    assert _problems(_mirror, text) == [f"m: SOURCE_URL is None; allowed: '{SOURCE}'",
+                                        f"m: TARGET_URLS is None; allowed: '{EAST} {WEST}'"]
