@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import json
+import shlex
 from typing import Any, Dict, List
 
 import yaml
@@ -91,6 +92,28 @@ def buildspec(where: str, text: str) -> Dict[str, Any]:
     return doc
 
 
+def _forces(command: str) -> bool:
+    """Whether a shell command's `git ... push` forces: -f (alone or among short flags), --force*, --mirror,
+    or a refspec with a leading '+', however it is quoted. Read as the shell splits words (shlex), up to
+    the next ; | & of the shell; an unreadable command counts as forcing (it cannot be shown not to)."""
+    lexer = shlex.shlex(command, posix=True, punctuation_chars=True)
+    lexer.whitespace_split = True
+    try:
+        words = list(lexer)
+    except ValueError:  # unbalanced quotes
+        return True
+    pushing = False
+    for index, word in enumerate(words):
+        if word and set(word) <= set(";|&"):
+            pushing = False
+        elif word == "push" and "git" in words[:index]:
+            pushing = True
+        elif pushing and (word in ("--force", "--mirror") or word.startswith(("--force-", "+"))
+                          or (word.startswith("-") and not word.startswith("--") and "f" in word[1:])):
+            return True
+    return False
+
+
 def mirror_buildspec(where: str, text: str, *, source_url: str, target_urls: List[str]) -> Dict[str, Any]:
     """The source mirror's buildspec: a valid buildspec that clones exactly `source_url`, pushes to exactly
     `target_urls`, and never force-pushes (a forced push would erase a DR repository's own commits)."""
@@ -106,7 +129,7 @@ def mirror_buildspec(where: str, text: str, *, source_url: str, target_urls: Lis
     if not pushes:
         problems.append(f"{where}: no git push command")
     for command in pushes:
-        if "--force" in command or "--mirror" in command or "'+refs/" in command or " -f " in command:
+        if _forces(command):
             problems.append(f"{where}: {command!r} force-pushes; allowed: fast-forward pushes only")
     if problems:
         raise TemplateError(problems)

@@ -198,3 +198,25 @@ def test_a_mirror_buildspec_without_env_names_both_urls() -> None:
     text = MIRROR[:MIRROR.index("env:")] + MIRROR[MIRROR.index("phases:"):]
     assert _problems(_mirror, text) == [f"m: SOURCE_URL is None; allowed: '{SOURCE}'",
                                         f"m: TARGET_URLS is None; allowed: '{EAST} {WEST}'"]
+
+
+@pytest.mark.parametrize("push", [
+    "git -C source.git push \"$url\" \"+refs/heads/*:refs/heads/*\"",  # the forcing '+' double-quoted
+    "git -C source.git push \"$url\" +refs/heads/*:refs/heads/*",  # or not quoted at all
+    "git -C source.git push \"$url\" 'refs/heads/*:refs/heads/*' -f",  # the flag last
+    "git -C source.git push -uf \"$url\" 'refs/heads/*:refs/heads/*'",  # among short flags
+    "git -C source.git push --force-if-includes \"$url\" 'refs/heads/*:refs/heads/*'",
+    "git -C source.git push \"$url' 'refs/heads/*:refs/heads/*'",  # unbalanced quotes: cannot be read
+])
+def test_every_spelling_of_a_forced_push_is_refused(push: str) -> None:
+    assert _problems(_mirror, MIRROR.replace(PUSH, push)) == [
+        f"m: {push!r} force-pushes; allowed: fast-forward pushes only"]
+
+
+@pytest.mark.parametrize("push", [
+    PUSH,
+    "git -C source.git push \"$url\" 'refs/heads/*:refs/heads/*' && rm -rf work",  # -f of another command
+    "git -C source.git push \"$url\" 'refs/heads/*:refs/heads/*' ; echo +1",
+])
+def test_fast_forward_pushes_pass_whatever_follows_them(push: str) -> None:
+    assert _mirror(MIRROR.replace(PUSH, push))["phases"]
