@@ -110,7 +110,8 @@ def _test_listeners(raw: str, problems: List[str]) -> Dict[str, Mapping[str, obj
     listeners: Dict[str, Mapping[str, object]] = {}
     for group, item in parsed.items():
         ok = (isinstance(item, dict) and isinstance(item.get("alb"), str) and _ALB_SUFFIX.match(item["alb"])
-              and isinstance(item.get("port"), int) and 1 <= item["port"] <= 65535
+              and isinstance(item.get("port"), int) and not isinstance(item["port"], bool)  # JSON true is no port
+              and 1 <= item["port"] <= 65535
               and item.get("scheme") in ("http", "https"))
         if not ok:
             problems.append(f"TEST_LISTENERS[{group!r}]={item!r} is invalid "

@@ -120,6 +120,7 @@ def test_every_bad_smoke_check_is_named_not_only_the_first() -> None:
     _listener(port="8443"),
     _listener(port=0),
     _listener(port=65536),
+    _listener(port=True),  # a bool is an int to Python: port 1 if it were let through
     _listener(scheme=None),
     _listener(scheme="tcp"),
     _listener(scheme="HTTPS"),
