@@ -1,6 +1,7 @@
 """Shared pytest setup. Keep each section small and say who uses it."""
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -85,3 +86,12 @@ def cli_synth_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     next when its inputs are the same (cicd.deploy.synth's fingerprint), instead of paying jsii again."""
     return tmp_path_factory.mktemp("cli-synth") / "out"
 
+
+@pytest.fixture(scope="session")
+def cli_env(cli_synth_out: Path) -> Callable[[Path], Dict[str, str]]:
+    """cli_env(work): the environment of a CLI run in a test, with the run's synth cache and `work` as its
+    own work folder (CICD_WORK_DIR)."""
+    def make(work: Path) -> Dict[str, str]:
+        return {**os.environ, "CDKTF_OUTDIR": str(cli_synth_out), "CICD_WORK_DIR": str(work),
+                "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20", "PYTHONDONTWRITEBYTECODE": "1"}
+    return make

@@ -48,9 +48,8 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorProce
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory: pytest.TempPathFactory, cli_synth_out: Path) -> Dict[str, str]:
-    return {**os.environ, "CDKTF_OUTDIR": str(cli_synth_out), "CICD_WORK_DIR": str(tmp_path_factory.mktemp("work")),
-            "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20", "PYTHONDONTWRITEBYTECODE": "1"}
+def env(tmp_path_factory: pytest.TempPathFactory, cli_env) -> Dict[str, str]:
+    return cli_env(tmp_path_factory.mktemp("work"))
 
 
 def _args(emulator: EmulatorProcess, *extra: str) -> List[str]:

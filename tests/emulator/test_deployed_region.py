@@ -12,7 +12,6 @@ One full apply serves both (`nox -s e2e` keeps a module on one worker: `--dist l
 """
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
@@ -33,12 +32,6 @@ REGION = WEST
 pytestmark = pytest.mark.e2e
 
 
-def cli_env(synth_out: Path, work: Path) -> Dict[str, str]:
-    """The environment of a CLI run in a test: its synth cache and its own work folder."""
-    return {**os.environ, "CDKTF_OUTDIR": str(synth_out), "CICD_WORK_DIR": str(work),
-            "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20", "PYTHONDONTWRITEBYTECODE": "1"}
-
-
 @dataclass
 class Deployed:
     """A region deployed by `python -m cicd.deploy.cli deploy REGION --emulator URL` into its own emulator."""
@@ -53,12 +46,12 @@ class Deployed:
 
 
 @pytest.fixture(scope="module")
-def west_deployed(tmp_path_factory: pytest.TempPathFactory, cli_synth_out: Path) -> Iterator[Deployed]:
+def west_deployed(tmp_path_factory: pytest.TempPathFactory, cli_env) -> Iterator[Deployed]:
     """us-west-2 deployed through the CLI into its own emulator, once for this module's two tests."""
     work = tmp_path_factory.mktemp("west-deployed")
     emulator = spawn(work / "emulator.log")
     try:
-        deployed = Deployed("us-west-2", emulator, cli_env(cli_synth_out, work))
+        deployed = Deployed("us-west-2", emulator, cli_env(work))
         done = deployed.cli("deploy")
         assert done.returncode == 0, done.stderr[-3000:] + done.stdout[-3000:]
         yield deployed

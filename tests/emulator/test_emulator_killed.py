@@ -46,9 +46,8 @@ def _alive(pid: int) -> bool:
     return status.exists() and "zombie" not in status.read_text()
 
 
-def test_emulator_killed_during_apply(tmp_path: Path, cli_synth_out: Path) -> None:
-    env = {**os.environ, "CDKTF_OUTDIR": str(cli_synth_out), "CICD_WORK_DIR": str(tmp_path / "work"),
-           "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20", "PYTHONDONTWRITEBYTECODE": "1"}
+def test_emulator_killed_during_apply(tmp_path: Path, cli_env) -> None:
+    env = cli_env(tmp_path / "work")
     run = subprocess.Popen([sys.executable, "-m", "cicd.emulator.run", "--region", REGION], cwd=REPO, env=env,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     stderr: List[str] = []
