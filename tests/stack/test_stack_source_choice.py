@@ -19,12 +19,6 @@ from synth_fixtures import WEST_CONNECTION
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def git_host(git_host_synth):
-    """Both regions synthesized with SOURCE_PROVIDER=github (tests/synth_fixtures.py): region -> Synth."""
-    return git_host_synth
-
-
 def _policies(synth):
     """role name -> its inline policy statements."""
     roles = {name: body["name"] for name, body in synth.resources("aws_iam_role").items()}
@@ -42,8 +36,8 @@ def _pipeline(synth):
 # --- a Git host through CodeConnections ---------------------------------------------------------------
 
 @pytest.mark.parametrize("region", ["us-east-1", "us-west-2"])
-def test_git_host_source_action_reads_the_repository_through_the_connection(git_host, region):
-    synth = git_host[region]
+def test_git_host_source_action_reads_the_repository_through_the_connection(git_host_synth, region):
+    synth = git_host_synth[region]
     assert not synth.resources("aws_codecommit_repository")
     pipeline = _pipeline(synth)
     assert pipeline["pipeline_type"] == "V2"
@@ -60,8 +54,8 @@ def test_git_host_source_action_reads_the_repository_through_the_connection(git_
 
 
 @pytest.mark.parametrize("region", ["us-east-1", "us-west-2"])
-def test_git_host_push_trigger_on_the_release_branch_and_the_services_only(git_host, region):
-    synth = git_host[region]
+def test_git_host_push_trigger_on_the_release_branch_and_the_services_only(git_host_synth, region):
+    synth = git_host_synth[region]
     (trigger,) = _pipeline(synth)["trigger"]
     assert trigger["provider_type"] == "CodeStarSourceConnection"
     git = trigger["git_configuration"]
@@ -79,8 +73,8 @@ def test_git_host_push_trigger_on_the_release_branch_and_the_services_only(git_h
         assert "aws.codecommit" not in body.get("event_pattern", "")
 
 
-def test_git_host_source_role_may_only_use_the_connection(git_host):
-    east, west = git_host["us-east-1"], git_host["us-west-2"]
+def test_git_host_source_role_may_only_use_the_connection(git_host_synth):
+    east, west = git_host_synth["us-east-1"], git_host_synth["us-west-2"]
     for synth, action, resource in (
             (east, "codeconnections:UseConnection", None),
             (west, "codestar-connections:UseConnection", WEST_CONNECTION)):
@@ -95,8 +89,8 @@ def test_git_host_source_role_may_only_use_the_connection(git_host):
         assert "codecommit:" not in everything
 
 
-def test_git_host_outputs_name_the_connection_and_how_to_authorize_it(git_host):
-    east, west = (git_host[r].doc["output"] for r in ("us-east-1", "us-west-2"))
+def test_git_host_outputs_name_the_connection_and_how_to_authorize_it(git_host_synth):
+    east, west = (git_host_synth[r].doc["output"] for r in ("us-east-1", "us-west-2"))
     assert "source_clone_url" not in east and "source_clone_url" not in west
     assert east["source_repository"]["value"] == west["source_repository"]["value"] == "my-org/microservices@main"
     assert east["source_connection_status"]["value"].endswith(".connection_status}")
@@ -106,16 +100,16 @@ def test_git_host_outputs_name_the_connection_and_how_to_authorize_it(git_host):
     assert west["source_connection_arn"]["value"] == WEST_CONNECTION and "source_connection_status" not in west
 
 
-def test_git_host_dr_region_references_nothing_of_the_primary(git_host):
-    assert "us-east-1" not in git_host["us-west-2"].text
-    assert not git_host["us-east-1"].by("aws_codebuild_project", name="shop-source-mirror")
+def test_git_host_dr_region_references_nothing_of_the_primary(git_host_synth):
+    assert "us-east-1" not in git_host_synth["us-west-2"].text
+    assert not git_host_synth["us-east-1"].by("aws_codebuild_project", name="shop-source-mirror")
 
 
 @pytest.mark.terraform
 @pytest.mark.parametrize("region", ["us-east-1", "us-west-2"])
-def test_git_host_variant_passes_terraform_validate(git_host, region, tmp_path):
+def test_git_host_variant_passes_terraform_validate(git_host_synth, region, tmp_path):
     workdir = tmp_path / region
-    shutil.copytree(git_host[region].directory, workdir)
+    shutil.copytree(git_host_synth[region].directory, workdir)
     env = dict(os.environ, TF_IN_AUTOMATION="1", TF_INPUT="0", CHECKPOINT_DISABLE="1")
     init = subprocess.run(["terraform", "init", "-backend=false", "-input=false", "-no-color"], cwd=workdir,
                           env=env, capture_output=True, text=True, timeout=600)
@@ -196,7 +190,7 @@ def test_the_dr_region_runs_no_mirror_and_keeps_its_clone_url(synthesized):
     assert "source_clone_url" in west.doc["output"] and "source_connection_arn" not in west.doc["output"]
 
 
-def test_the_diagram_follows_the_source(git_host, synthesized):
+def test_the_diagram_follows_the_source(git_host_synth, synthesized):
     from cicd.docs import diagram, pipeline_model
 
     def source_action(synth):
@@ -205,11 +199,11 @@ def test_the_diagram_follows_the_source(git_host, synthesized):
         return model, model.stages[0].actions[0]
 
     paths = "services/api-service/**, services/auth-service/**, services/notification-service/**"
-    model, action = source_action(git_host["us-east-1"])
+    model, action = source_action(git_host_synth["us-east-1"])
     assert action.detail == ("GitHub via CodeConnections: my-org/microservices @ main",
                              f"starts on a push to main touching {paths}")
     assert "GitHub via CodeConnections" in diagram.mermaid(model)
-    _, action = source_action(git_host["us-west-2"])  # an existing connection: its host is not in the stack
+    _, action = source_action(git_host_synth["us-west-2"])  # an existing connection: its host is not in the stack
     assert action.detail[0] == "Git host via CodeConnections: my-org/microservices @ main"
     _, action = source_action(synthesized["us-east-1"])
     assert action.detail == ("CodeCommit: microservices @ main", "mirrored by shop-source-mirror")
@@ -217,13 +211,13 @@ def test_the_diagram_follows_the_source(git_host, synthesized):
     assert action.detail == ("CodeCommit: microservices @ main",)
 
 
-def test_policy_gate_passes_on_the_git_host_variant(git_host):
+def test_policy_gate_passes_on_the_git_host_variant(git_host_synth):
     """checkov covers the connection and the trigger too (the default stack, with the mirror, is gated by
     test_stack_policy.py)."""
     from cicd.policy import checkov as policy
     from test_stack_policy import _checkov_bin
 
-    result = policy.evaluate(_checkov_bin(), git_host["us-east-1"].directory.parent.parent)
+    result = policy.evaluate(_checkov_bin(), git_host_synth["us-east-1"].directory.parent.parent)
     assert result.regions == ("us-east-1", "us-west-2")
     assert result.ok and result.unsuppressed == [] and result.stale == [], policy.report(result)
     assert result.passed > 0
@@ -242,18 +236,18 @@ def test_more_services_than_a_push_filter_takes_share_one_pattern(synthesized):
     assert release_paths(nine) == ["services/**"]
 
 
-def test_the_authorization_gate_passes_the_git_host_variant(git_host, tmp_path):
+def test_the_authorization_gate_passes_the_git_host_variant(git_host_synth, tmp_path):
     """The CodeStarSourceConnection action's UseConnection (both ARN prefixes) is a checked flow."""
     from test_stack_authorization import run_gate
 
-    code, out = run_gate({region: synth.doc for region, synth in git_host.items()}, tmp_path)
+    code, out = run_gate({region: synth.doc for region, synth in git_host_synth.items()}, tmp_path)
     assert code == 0 and "authorization gate: PASSED" in out, out
 
 
-def test_a_source_role_without_use_connection_fails_the_gate(git_host, tmp_path):
+def test_a_source_role_without_use_connection_fails_the_gate(git_host_synth, tmp_path):
     from test_stack_authorization import _edit_role_policy, run_gate
 
-    region, synth = next(iter(git_host.items()))
+    region, synth = next(iter(git_host_synth.items()))
     doc = json.loads(json.dumps(synth.doc))
     _edit_role_policy(doc, "stage-source", lambda statements: [
         st.update(Action=["codecommit:GetBranch"]) for st in statements
