@@ -24,8 +24,9 @@ def pytest_configure(config: pytest.Config) -> None:
                    "not `nox -s tests`")
 
 
-# The run's synthesized stacks (each input once, shared by every xdist worker): tests/synth_fixtures.py.
-pytest_plugins = ["synth_fixtures"]
+# The run's synthesized stacks (each input once, shared by every xdist worker): tests/synth_fixtures.py;
+# one `terraform validate` of all of them: tests/terraform_validation.py.
+pytest_plugins = ["synth_fixtures", "terraform_validation"]
 
 
 # --- workspace foundation: .env config, templates, preview -----------------------------------

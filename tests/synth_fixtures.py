@@ -6,6 +6,7 @@ worker to ask builds the folder under a file lock, the others wait and read it):
 - `synthesized`: both regions of the committed environments with the fixed DEPLOYMENT_ID;
 - `git_host_synth`: both regions with SOURCE_PROVIDER=github (us-east-1 lets the stack create the
   connection, us-west-2 names an existing one), used by the stack and the emulator tests of that variant;
+- `with_certificate`: the primary region with CERTIFICATE_ARN set (HTTPS listeners);
 - `resynthesized`: the primary region again with OTHER_DEPLOYMENT_ID, in a fresh interpreter that imports
   the AWS provider package eagerly, for the determinism and provider-loading tests.
 
@@ -14,6 +15,7 @@ concurrent edit of lambda/ cannot make two synths of one run differ. Loaded by t
 """
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import json
 import os
@@ -33,6 +35,7 @@ DEPLOYMENT_ID = "20261127T102500Z"
 OTHER_DEPLOYMENT_ID = "20261128T093000Z"
 CONFIGS: Tuple[RegionConfig, ...] = load_all()  # cheap (no jsii): decides the parametrization
 REGIONS: Tuple[str, ...] = tuple(c.region for c in CONFIGS)
+CERTIFICATE_ARN = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-1111-2222-3333-444455556666"
 WEST_CONNECTION = "arn:aws:codestar-connections:us-west-2:123456789012:connection/0f9e8d7c-6b5a-4c3d-9e1f-2a3b4c5d6e7f"
 GIT_HOST: Dict[str, Dict[str, str]] = {
     "us-east-1": {"SOURCE_PROVIDER": "github", "SOURCE_REPOSITORY": "my-org/microservices",
@@ -128,6 +131,14 @@ def git_host_synth(tmp_path_factory: pytest.TempPathFactory, lambda_snapshot: Pa
 
     folder = shared(tmp_path_factory, "git-host", build)
     return read_synth(folder / "out", load_all(folder / "environments"))
+
+
+@pytest.fixture(scope="session")
+def with_certificate(tmp_path_factory: pytest.TempPathFactory, lambda_snapshot: Path) -> Synth:
+    """The primary region with CERTIFICATE_ARN set (HTTPS listeners), synthesized once per run."""
+    primary = dataclasses.replace(CONFIGS[0], certificate_arn=CERTIFICATE_ARN)
+    folder = shared(tmp_path_factory, "certificate", lambda f: synth_app(f / "out", [primary], DEPLOYMENT_ID))
+    return read_synth(folder / "out", [primary])[primary.region]
 
 
 # The extra synth runs in a fresh interpreter that imports the AWS provider package the usual way

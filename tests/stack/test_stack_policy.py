@@ -6,20 +6,18 @@ and sets CHECKOV_BIN). Without it these tests fail: the gate is part of the suit
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Dict, List, Tuple
 
 import pytest
 
+from synth_fixtures import CERTIFICATE_ARN
+
 from cicd.policy import checkov as policy
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-CERTIFICATE_ARN = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-1111-2222-3333-444455556666"
 HTTP_FAMILY = ("CKV2_AWS_20", "CKV_AWS_2", "CKV_AWS_103")  # pass outright once a certificate is set
 TLS12_POLICIES = ("ELBSecurityPolicy-TLS13-", "ELBSecurityPolicy-TLS-1-2-", "ELBSecurityPolicy-FS-1-2-")
 
@@ -74,23 +72,6 @@ def test_policy_gate_passes_on_every_region(synthesized):
     assert declared == len(result.suppressed)  # every skip in the stack suppressed exactly one failure
 
 
-@pytest.fixture(scope="module")
-def with_certificate(tmp_path_factory, synthesized, lambda_snapshot):
-    """The one extra synth of this module: the primary region with CERTIFICATE_ARN set."""
-    from cdktf import App
-
-    from stack.pipeline_stack import PipelineStack
-
-    original = next(iter(synthesized.values()))
-    cfg = dataclasses.replace(original.cfg, certificate_arn=CERTIFICATE_ARN)
-    out = tmp_path_factory.mktemp("cdktf-certificate") / "out"
-    app = App(outdir=str(out))
-    PipelineStack(app, cfg.region, cfg=cfg, deployment_id="20261127T102500Z")
-    app.synth()
-    directory = out / "stacks" / cfg.region
-    return type(original)(cfg, directory, json.loads((directory / "cdk.tf.json").read_text()))
-
-
 def test_policy_gate_passes_with_a_certificate_and_the_http_checks_are_not_skipped(with_certificate):
     from stack.policy import NO_CERTIFICATE
 
@@ -127,16 +108,8 @@ def test_with_a_certificate_listeners_are_https_tls12_and_http_redirects(with_ce
 
 
 @pytest.mark.terraform
-def test_with_a_certificate_terraform_validates(with_certificate, tmp_path):
-    assert shutil.which("terraform"), "terraform is not on PATH; the stack tests need it (see README)"
-    workdir = tmp_path / "certificate"
-    shutil.copytree(with_certificate.directory, workdir)
-    env = dict(os.environ, TF_IN_AUTOMATION="1", TF_INPUT="0", CHECKPOINT_DISABLE="1")
-    run = [subprocess.run(["terraform", *args], cwd=str(workdir), env=env, capture_output=True, text=True,
-                          timeout=600) for args in (["init", "-backend=false", "-input=false", "-no-color"],
-                                                    ["validate", "-no-color"])]
-    for proc in run:
-        assert proc.returncode == 0, proc.stdout + proc.stderr
+def test_with_a_certificate_terraform_validates(with_certificate, validation):
+    assert validation.errors(f"certificate-{with_certificate.region}") == []
 
 
 def test_without_a_certificate_the_http_checks_are_skipped_with_the_reason(stack):

@@ -1,38 +1,25 @@
-"""`terraform init -backend=false` and `terraform validate` on each synthesized region.
-
-Runs the terraform CLI found on PATH with the environment's own CLI configuration (provider
-mirror, plugin cache); each region is copied to a temporary folder first so `.terraform/` and the
-lock file never land in the shared synth output.
+"""`terraform init -backend=false` and `terraform validate` on each synthesized region, and proof that the
+shared validate finds an error and attributes it to its own module (tests/terraform_validation.py: one
+validate of every variant of the run, each a child module of one root, with a canary that carries a
+planted type error).
 """
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
-
 import pytest
+from terraform_validation import CANARY
 
 pytestmark = pytest.mark.terraform
 
 
-def _terraform(args, cwd, env):
-    return subprocess.run(["terraform", *args], cwd=str(cwd), env=env, capture_output=True, text=True,
-                          timeout=600)
+def test_terraform_validate(stack, validation):
+    assert validation.errors(stack.region) == []
 
 
-def test_terraform_validate(stack, tmp_path):
-    terraform = shutil.which("terraform")
-    assert terraform, "terraform is not on PATH; the stack tests need it (see README)"
-    workdir = tmp_path / stack.region
-    shutil.copytree(stack.directory, workdir)
-    env = dict(os.environ, TF_IN_AUTOMATION="1", TF_INPUT="0", CHECKPOINT_DISABLE="1")
-
-    init = _terraform(["init", "-backend=false", "-input=false", "-no-color"], workdir, env)
-    assert init.returncode == 0, f"terraform init failed:\n{init.stdout}\n{init.stderr}"
-
-    validate = _terraform(["validate", "-json", "-no-color"], workdir, env)
-    report = json.loads(validate.stdout)
-    errors = [d for d in report.get("diagnostics", []) if d.get("severity") == "error"]
-    assert report["valid"] is True and report["error_count"] == 0, json.dumps(errors, indent=2)
-    assert validate.returncode == 0
+def test_the_error_planted_in_the_canary_is_found_in_its_module_only(validation):
+    errors = validation.errors(CANARY)
+    assert [(e["summary"], e["range"]["filename"]) for e in errors] == [
+        ("Incorrect attribute value type", f"{CANARY}/cdk.tf.json")], errors
+    assert "string required" in errors[0]["detail"]
+    assert validation.report["valid"] is False and validation.report["error_count"] == 1
+    every = {m for m in validation.modules if m != CANARY}
+    assert every and all(not validation.errors(m) for m in every)  # the canary's error is charged to it alone
