@@ -1,13 +1,16 @@
 """The authorization gate (`python -m cicd.policy.authz`) on the synthesized regions, and the defects it exists
 to catch: each planted into a copy of today's stack must make it fail, naming the grant or the flow.
 
-The gate runs as a process of the toolchain's Python with the policy evaluator's node_modules
+The passing gate runs as users run it, a process of the toolchain's Python; the planted defects run its
+entry point (`gate.main`) in the test's process. Both need the policy evaluator's node_modules
 (`AUTHZ_NODE_MODULES`, default `.nox/authz-node/node_modules`; `nox -s tests` installs it and sets it).
 Without it these tests fail: the gate is part of the suite.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
+import io
 import json
 import os
 import subprocess
@@ -19,7 +22,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
-from cicd.policy.authz import flows  # noqa: E402  (pure Python: the handler's calls and their IAM requests)
+from cicd.policy.authz import flows, gate  # noqa: E402  (pure Python: the handler's calls and their IAM requests)
 
 
 def _gate_env() -> Tuple[str, Dict[str, str]]:
@@ -29,15 +32,30 @@ def _gate_env() -> Tuple[str, Dict[str, str]]:
     return sys.executable, {**os.environ, "AUTHZ_NODE_MODULES": modules}
 
 
-def run_gate(docs: Dict[str, Dict[str, Any]], tmp_path: Path) -> Tuple[int, str]:
-    python, env = _gate_env()
+def _write(docs: Dict[str, Dict[str, Any]], tmp_path: Path) -> Path:
     for region, doc in docs.items():
         folder = tmp_path / "out" / "stacks" / region
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "cdk.tf.json").write_text(json.dumps(doc))
-    proc = subprocess.run([python, "-m", "cicd.policy.authz", "--out", str(tmp_path / "out")], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=600)
+    return tmp_path / "out"
+
+
+def run_gate_cli(docs: Dict[str, Dict[str, Any]], tmp_path: Path) -> Tuple[int, str]:
+    """The gate as users run it: `python -m cicd.policy.authz --out ...` in its own process."""
+    python, env = _gate_env()
+    proc = subprocess.run([python, "-m", "cicd.policy.authz", "--out", str(_write(docs, tmp_path))], cwd=REPO,
+                          env=env, capture_output=True, text=True, timeout=600)
     return proc.returncode, proc.stdout + proc.stderr
+
+
+def run_gate(docs: Dict[str, Dict[str, Any]], tmp_path: Path) -> Tuple[int, str]:
+    """The gate's own entry point (`gate.main`, what the CLI runs) in this process: the planted-defect
+    tests run it many times, and a fresh interpreter each time only re-imports the same modules."""
+    _gate_env()
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        code = gate.main(["--out", str(_write(docs, tmp_path))])
+    return code, printed.getvalue()
 
 
 def _edit_role_policy(doc: Dict[str, Any], role_marker: str, edit: Callable[[List[dict]], None]) -> None:
@@ -67,7 +85,7 @@ def _region(synthesized) -> str:
 
 
 def test_gate_passes_on_both_regions_and_prints_its_summary(synthesized, tmp_path):
-    code, out = run_gate({r: s.doc for r, s in synthesized.items()}, tmp_path)
+    code, out = run_gate_cli({r: s.doc for r, s in synthesized.items()}, tmp_path)
     assert code == 0, out
     assert "grants: " in out and " 0 failed" in out and "flows: " in out and " 0 denied" in out, out
     flows_checked = int(out.split("flows: ")[1].split(" ")[0])
