@@ -130,6 +130,13 @@ def test_a_declared_exception_admits_a_scopable_grant_on_star_and_stale_ones_are
     assert stale.failures == [] and stale.stale == [("us-east-1", "r", "OnAllDescribeAlarms")]
 
 
+def test_an_exception_admits_only_the_finding_it_covers_not_the_statement_s_other_ones():
+    mixed = {"Sid": "OnAll", "Effect": "Allow", "Action": ["cloudwatch:DescribeAlarms", "s3:GetObjct"], "Resource": "*"}
+    report = grants.check({"us-east-1": _doc([mixed], {"OnAll": "composite alarms need '*'"})})
+    assert [(f.sid, f.action) for f in report.failures] == [("OnAll", "s3:GetObjct")]
+    assert report.exceptions == [("us-east-1", "r", "OnAll", "composite alarms need '*'")]
+
+
 def test_an_exception_never_admits_a_useless_or_unknown_grant():
     useless = {"Sid": "X", "Effect": "Allow", "Action": ["codedeploy:StopDeployment"], "Resource": [GROUP]}
     report = grants.check({"us-east-1": _doc([useless], {"X": "because"})})
@@ -156,6 +163,7 @@ def test_condition_key_stems_of_both_variable_forms():
     ("arn:aws:logs:r:1:log-group:g*:log-stream:s", True),
     ("arn:aws:logs:r:1:log-group:g*", True),  # a wildcard may span the stream part
     ("arn:aws:logs:r:1:log-group:g", False),
+    ("arn:aws:logs:*:*:log-group:g:log-stream:s", True),  # the literal part after the last wildcard counts whole
     ("arn:aws:s3:::*/*/*", False),  # three wildcards: still searched
     ("arn:aws:s3:::*/*/*/*", True),  # four or more: taken as matching anything
     # The cut is at four: a prefix no resource of the type has is refused with three wildcards, not with four.
