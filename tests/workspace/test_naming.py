@@ -78,6 +78,6 @@ def test_connection_names_stop_at_32_characters_without_a_trailing_dash() -> Non
     # The longest a valid .env makes (a 10-character project, the longest provider) is cut to CodeConnections' 32.
     longest = dataclasses.replace(CFG, project="abcdefghij", source_provider=SourceProvider.GITHUB_ENTERPRISE_SERVER)
     assert naming.source_connection(longest) == "abcdefghij-github-enterprise-ser"
-    # A cut that ends on a dash drops it.
+    # A cut that ends on a dash drops it (no valid .env reaches one today: a 13-character project, or a longer provider).
     on_a_dash = dataclasses.replace(longest, project="p" * 13)
     assert naming.source_connection(on_a_dash) == "ppppppppppppp-github-enterprise"
