@@ -32,7 +32,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "mutation.yml"
 SCRATCH = ROOT / ".mutation"
-COPIED = ("cicd", "stack", "lambda", "tests", "environments", "templates", "cdktf.json", "requirements.txt")
+COPIED = ("cicd", "stack", "lambda", "tests", "environments", "templates", "cdktf.json", "requirements.txt",
+          "README.md")  # README: tests check the keys it documents
 LAMBDA_DIR = "lambda/health_check/"
 IGNORED = shutil.ignore_patterns("__pycache__", ".terraform", "cdktf.out", ".pytest_cache", "*.pyc")
 KILLED = {"killed", "timeout", "caught by type check"}  # a mutant that hangs the tests is detected too

@@ -105,6 +105,11 @@ def _only_problem(env_dir, **changes: str) -> str:
     ("NOTIFICATION_EMAILS", "a@example.com, nope, also-bad", "malformed e-mail nope, also-bad; allowed: "
                                                              "comma-separated addresses"),
     ("NOTIFICATION_EMAILS", ",", "malformed e-mail (none given); allowed: comma-separated addresses"),
+    ("ALARM_PERIOD_SECONDS", "1m", "allowed: 10, 30, 60 or a multiple of 60 seconds up to 86400"),
+    ("AVAILABILITY_ZONES", "us-east-1a,us-east-1a,us-east-1b",
+     "allowed: exactly 3 distinct availability zones, comma-separated"),
+    ("AWS_REGION", "us-east-9", "not an AWS region; allowed: a region such as us-east-1, us-west-2"),
+    ("STAGING_CPU", "300", "not a Fargate CPU size; allowed: 256, 512, 1024, 2048, 4096, 8192, 16384"),
 ])
 def test_each_key_names_what_is_allowed(env_dir, key: str, value: str, allowed: str) -> None:
     env_file = env_dir() / "us-east-1" / ".env"
@@ -153,3 +158,38 @@ def test_syntax_and_repeated_keys_are_named_by_line(env_dir) -> None:
         f"{env_file}:{count - 2}: this is not an assignment: not a KEY=VALUE line; "
         "allowed: KEY=VALUE, # comments and blank lines",
         f"{env_file}: OWNER=b: set on lines {first}, {count - 1}, {count}; allowed: one assignment per key"]
+
+
+def _problems(root) -> list:
+    with pytest.raises(config.ConfigError) as err:
+        config.load_region("us-east-1", environments_dir=root)
+    return err.value.problems
+
+
+def test_a_key_without_a_value_is_empty_not_its_default(env_dir) -> None:
+    # python-dotenv reads a bare `OWNER` line as a key without a value: it must not fall back to the default.
+    root = env_dir(drop=("OWNER",), append=("OWNER",))
+    assert _problems(root) == [f"{root / 'us-east-1' / '.env'}: OWNER=: allowed: 1-128 tag-safe characters"]
+
+
+def test_smoke_requests_are_judged_only_once_services_are_valid(env_dir) -> None:
+    root = env_dir(changes={"SERVICES": "api-service:8080", "SMOKE_REQUESTS": "api-service:/items:200"})
+    assert _problems(root) == [f"{root / 'us-east-1' / '.env'}: SERVICES=api-service:8080: allowed: {ALLOWED}"]
+
+
+def test_each_parsed_value_reaches_the_config(env_dir) -> None:
+    root = env_dir(changes={"OWNER": "Platform Team/Ops", "AVAILABILITY_ZONES": "us-east-1c, us-east-1a,us-east-1b",
+                            "ALARM_EVALUATION_PERIODS": "3", "ALARM_5XX_THRESHOLD": "7", "ALARM_PERIOD_SECONDS": "120"})
+    cfg = config.load_region("us-east-1", environments_dir=root)
+    assert cfg.owner == "Platform Team/Ops"  # upper case is tag-safe
+    assert cfg.availability_zones == ("us-east-1c", "us-east-1a", "us-east-1b")
+    assert cfg.alarms == config.Alarms(http_5xx_threshold=7, evaluation_periods=3, period_seconds=120)
+
+
+def test_smoke_request_statuses_and_bodies() -> None:
+    parse = fields.smoke_requests((config.Service("api", 8080, "/health"),))
+    assert parse('api:/a:100 api:/b:599 api:/c:200:"status":"ok"') == (
+        config.SmokeRequest("api", "/a", 100, None), config.SmokeRequest("api", "/b", 599, None),
+        config.SmokeRequest("api", "/c", 200, '"status":"ok"'))  # the body pattern may hold colons
+    for status in ("99", "600"):
+        assert _refused(parse, f"api:/a:{status}").startswith(f"'api:/a:{status}': status '{status}'; allowed: ")

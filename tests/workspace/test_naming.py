@@ -11,7 +11,7 @@ import dataclasses
 import pytest
 
 from cicd.workspace import naming
-from cicd.workspace.config import Service, Stage, load_region
+from cicd.workspace.config import Service, SourceProvider, Stage, load_region
 
 CFG = load_region("us-east-1")
 API = next(s for s in CFG.services if s.name == "api-service")
@@ -70,3 +70,14 @@ def test_load_balancer_and_target_group_names_stop_at_32_characters() -> None:
         naming.alb(over, Stage.STAGING)
     with pytest.raises(ValueError, match="longer than 32"):
         naming.target_group(over, Stage.STAGING, Service("api-service", 8080, "/health"), "green")
+
+
+def test_connection_names_stop_at_32_characters_without_a_trailing_dash() -> None:
+    github = dataclasses.replace(CFG, source_provider=SourceProvider.GITHUB)
+    assert naming.source_connection(github) == "shop-github"
+    # The longest a valid .env makes (a 10-character project, the longest provider) is cut to CodeConnections' 32.
+    longest = dataclasses.replace(CFG, project="abcdefghij", source_provider=SourceProvider.GITHUB_ENTERPRISE_SERVER)
+    assert naming.source_connection(longest) == "abcdefghij-github-enterprise-ser"
+    # A cut that ends on a dash drops it (no valid .env reaches one today: a 13-character project, or a longer provider).
+    on_a_dash = dataclasses.replace(longest, project="p" * 13)
+    assert naming.source_connection(on_a_dash) == "ppppppppppppp-github-enterprise"

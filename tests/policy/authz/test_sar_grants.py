@@ -130,6 +130,13 @@ def test_a_declared_exception_admits_a_scopable_grant_on_star_and_stale_ones_are
     assert stale.failures == [] and stale.stale == [("us-east-1", "r", "OnAllDescribeAlarms")]
 
 
+def test_an_exception_admits_only_the_finding_it_covers_not_the_statement_s_other_ones():
+    mixed = {"Sid": "OnAll", "Effect": "Allow", "Action": ["cloudwatch:DescribeAlarms", "s3:GetObjct"], "Resource": "*"}
+    report = grants.check({"us-east-1": _doc([mixed], {"OnAll": "composite alarms need '*'"})})
+    assert [(f.sid, f.action) for f in report.failures] == [("OnAll", "s3:GetObjct")]
+    assert report.exceptions == [("us-east-1", "r", "OnAll", "composite alarms need '*'")]
+
+
 def test_an_exception_never_admits_a_useless_or_unknown_grant():
     useless = {"Sid": "X", "Effect": "Allow", "Action": ["codedeploy:StopDeployment"], "Resource": [GROUP]}
     report = grants.check({"us-east-1": _doc([useless], {"X": "because"})})
@@ -156,8 +163,12 @@ def test_condition_key_stems_of_both_variable_forms():
     ("arn:aws:logs:r:1:log-group:g*:log-stream:s", True),
     ("arn:aws:logs:r:1:log-group:g*", True),  # a wildcard may span the stream part
     ("arn:aws:logs:r:1:log-group:g", False),
+    ("arn:aws:logs:*:*:log-group:g:log-stream:s", True),  # the literal part after the last wildcard counts whole
     ("arn:aws:s3:::*/*/*", False),  # three wildcards: still searched
     ("arn:aws:s3:::*/*/*/*", True),  # four or more: taken as matching anything
+    # The cut is at four: a prefix no resource of the type has is refused with three wildcards, not with four.
+    ("arx:aws:logs:r:*:log-group:*:log-stream:*", False),
+    ("arx:aws:logs:*:*:log-group:*:log-stream:*", True),
 ])
 def test_can_match_wildcard_counts(granted, matches):
     fmt = "arn:${Partition}:logs:${Region}:${Account}:log-group:${LogGroupName}:log-stream:${LogStreamName}"
@@ -222,6 +233,13 @@ def test_every_problem_of_a_statement_is_reported():
         ("s3:GetObjects", "no such action in the Service Authorization Reference (or a wildcard action)", False)]
     assert grants.check_statement({"Effect": "Allow", "Resource": "*"}) == []  # no action: nothing granted
     assert grants.check_statement({"Effect": "Allow", "Action": "s3:GetObject"}) == []  # no resource: none
+
+
+def test_an_action_without_resource_types_does_not_end_the_check_of_the_next_ones():
+    problems = grants.check_statement({"Effect": "Allow", "Action": ["codedeploy:StopDeployment", "s3:GetObject"],
+                                       "Resource": "arn:aws:s3:::a"})
+    assert [(action, problem.split(" ", 2)[:2]) for action, problem, _ in problems] == [
+        ("codedeploy:StopDeployment", ["supports", "no"]), ("s3:GetObject", ["arn:aws:s3:::a", "matches"])]
 
 
 def test_two_scopable_actions_on_star_list_every_resource_type():
