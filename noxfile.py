@@ -105,7 +105,9 @@ def diagram(session: nox.Session) -> None:
 @nox.session(python=False)
 def tests(session: nox.Session) -> None:
     """The test suite on every core, without the emulator deploys (`nox -s e2e`): config, templates, stack + `terraform validate`, policy gates, Lambda, emulator patches."""
-    _pytest(session, "not e2e", "auto", "load")
+    # loadfile: a module's tests run on one worker, so tests that share a run-wide build (a synth, the one
+    # terraform validate) and sit side by side in a module do not leave a second worker waiting on its lock.
+    _pytest(session, "not e2e", "auto", "loadfile")
 
 
 @nox.session(python=False)
