@@ -62,6 +62,20 @@ def test_a_group_without_a_target_group_pair_of_two(world: World, codedeploy_gap
         CLUSTER, SERVICE, "staging", "nolb-service")
 
 
+@pytest.mark.parametrize("ecs_service", [{"clusterName": CLUSTER}, {"serviceName": SERVICE}], ids=["no-service", "no-cluster"])
+def test_a_group_whose_ecs_service_lacks_a_name(world: World, codedeploy_gap, ecs_service) -> None:
+    # CodeDeploy's ECSService shape requires neither name (botocore's model): the hook refuses either gap.
+    group = "shop-staging-half-service"
+    world.codedeploy.create_deployment_group(
+        applicationName=APP, deploymentGroupName=group, serviceRoleArn="arn:aws:iam::123456789012:role/codedeploy",
+        deploymentStyle={"deploymentType": "BLUE_GREEN", "deploymentOption": "WITH_TRAFFIC_CONTROL"},
+        ecsServices=[ecs_service], loadBalancerInfo={"targetGroupPairInfoList": [
+            {"targetGroups": [{"name": "api-stg-blue"}, {"name": "api-stg-green"}]}]})
+    deployment = create_deployment(world.codedeploy, group)
+    assert _verdict(world, deployment) == (
+        "Failed", "deployment group needs one ECS service and one target group pair of two groups")
+
+
 def test_a_group_without_alarms(world: World, codedeploy_gap) -> None:
     world.cloudwatch.delete_alarms(AlarmNames=[f"{GROUP}-{k}" for k in ALARM_KINDS])
     assert _verdict(world) == ("Failed", f"no CloudWatch alarm named {GROUP}-*: the deployment cannot be verified")
@@ -166,6 +180,13 @@ def test_a_replacement_task_set_on_both_groups_of_the_pair_is_judged_on_both(wor
     rec = only_decision(capsys)
     assert rec["replacement_source"] == "task_set"
     assert sorted(rec["replacement_target_groups"]) == ["api-stg-blue", "api-stg-green"]
+
+
+def test_every_replacement_group_without_a_healthy_target_is_named(world: World, codedeploy_gap, target_states) -> None:
+    _replace_the_active_task_set(world, world.tg_arns["blue"], world.tg_arns["green"])
+    target_states.update({ip: "draining" for ip in BLUE_IPS + GREEN_IPS})
+    assert _verdict(world) == (
+        "Failed", "replacement target group(s) without a healthy target: api-stg-blue, api-stg-green")
 
 
 def test_a_probe_that_passes_is_named_in_the_reason(world: World, codedeploy_gap, monkeypatch, http_server) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import boto3
 
-from health_check_testkit import (APP, GREEN_IPS, GROUP, World, fail_operation, handler_module, only_decision,
-                                  sns_event)
+from health_check_testkit import (ACCOUNT, APP, CLUSTER, GREEN_IPS, GROUP, SERVICE, World, fail_operation,
+                                  handler_module, only_decision, sns_event)
 
 handler = handler_module.handler
 
@@ -42,3 +42,25 @@ def test_a_failed_notification_is_recorded(world: World, codedeploy_gap, capsys)
     handler(sns_event(f"{GROUP}-target-5xx"), None)
     rec = only_decision(capsys)
     assert rec["notified"] is False and "AccessDeniedException" in rec["notify_error"]
+
+
+def test_a_draining_task_set_s_task_definition_is_not_recorded(world: World, codedeploy_gap, capsys) -> None:
+    """Only the task definitions of the PRIMARY and ACTIVE task sets (the release and the one it replaces) are
+    the deployment's; a DRAINING one (an earlier release's, being stopped) is not. moto deletes a task set at
+    once, so the third one is set DRAINING in its state, as ECS reports it while its tasks stop."""
+    from moto.ecs.models import ecs_backends
+
+    ecs = boto3.client("ecs")
+    original = ecs.describe_task_definition(taskDefinition=SERVICE)["taskDefinition"]
+    revision = {k: original[k] for k in ("family", "networkMode", "requiresCompatibilities", "cpu", "memory",
+                                         "containerDefinitions")}
+    earlier = ecs.register_task_definition(**revision)["taskDefinition"]["taskDefinitionArn"]
+    draining = ecs.create_task_set(cluster=CLUSTER, service=SERVICE, taskDefinition=earlier,
+                                   launchType="FARGATE")["taskSet"]["taskSetArn"]
+    backend = ecs_backends[ACCOUNT][boto3.session.Session().region_name]
+    [task_set] = [ts for svc in backend.services.values() for ts in svc.task_sets if ts.task_set_arn == draining]
+    task_set.status = "DRAINING"
+
+    handler(world.hook_event(), None)
+    rec = only_decision(capsys)
+    assert earlier not in rec["task_definitions"] and rec["task_definitions"] == [original["taskDefinitionArn"]]
