@@ -207,6 +207,7 @@ def test_a_mirror_buildspec_without_env_names_both_urls() -> None:
     "git -C source.git push -uf \"$url\" 'refs/heads/*:refs/heads/*'",  # among short flags
     "git -C source.git push --force-if-includes \"$url\" 'refs/heads/*:refs/heads/*'",
     "git -C source.git push \"$url' 'refs/heads/*:refs/heads/*'",  # unbalanced quotes: cannot be read
+    "git -C source.git push \"$url\" X -f",  # a branch named X (only ; | & end the push), then the flag
 ])
 def test_every_spelling_of_a_forced_push_is_refused(push: str) -> None:
     assert _problems(_mirror, MIRROR.replace(PUSH, push)) == [
@@ -217,6 +218,10 @@ def test_every_spelling_of_a_forced_push_is_refused(push: str) -> None:
     PUSH,
     "git -C source.git push \"$url\" 'refs/heads/*:refs/heads/*' && rm -rf work",  # -f of another command
     "git -C source.git push \"$url\" 'refs/heads/*:refs/heads/*' ; echo +1",
+    "git -C source.git push \"$url\" 'refs/heads/*:refs/heads/*'&& rm -rf work",  # an operator without spaces
+    "rm -rf work && git -C source.git push \"$url\" 'refs/heads/*:refs/heads/*'",  # -f before the push
+    "git -C source.git push --follow-tags \"$url\" 'refs/heads/*:refs/heads/*'",  # a long flag holding an f
+    "git -C source.git push \"$url\" 'refs/heads/c++:refs/heads/c++'",  # only a leading '+' forces
 ])
 def test_fast_forward_pushes_pass_whatever_follows_them(push: str) -> None:
     assert _mirror(MIRROR.replace(PUSH, push))["phases"]
