@@ -165,7 +165,7 @@ class Terraform:
             return PlanSummary(0, 0, 0)
         return summarize(json.loads(self._run("show", "-json", out).stdout))
 
-    def changed_resources(self, plan_file: str = "tfplan") -> List[str]:
+    def changed_resources(self, plan_file: str) -> List[str]:
         return changed(json.loads(self._run("show", "-json", plan_file).stdout))
 
     def apply(self, plan_file: str = "tfplan", total: int = 0, verb: str = "applied",

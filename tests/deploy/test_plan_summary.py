@@ -1,13 +1,18 @@
-"""How a plan is counted and listed: `cicd.deploy.terraform.summarize` / `changed` on `terraform show -json` plans.
+"""How a plan is counted and listed: `cicd.deploy.terraform.summarize` / `changed` on `terraform show -json` plans,
+and how a plan terraform refuses is reported.
 
 The plans here are written in Terraform's documented JSON plan format (resource_changes[].change.actions);
 tests/emulator/test_drift.py shows the same functions on real plans of real drift in the emulator.
 """
 from __future__ import annotations
 
+import json
 from typing import List
 
-from cicd.deploy.terraform import PlanSummary, changed, summarize
+import pytest
+
+from cicd.deploy.terraform import PlanSummary, Terraform, changed, summarize
+from cicd.workspace.errors import UserError
 
 
 def _plan(*changes: List[str]) -> dict:
@@ -37,3 +42,15 @@ def test_any_single_kind_of_change_is_a_change() -> None:
 def test_changed_names_each_touched_resource_with_its_actions() -> None:
     plan = _plan(["no-op"], ["update"], ["delete", "create"], ["create"])
     assert changed(plan) == ["aws_thing.r1 (update)", "aws_thing.r2 (delete/create)", "aws_thing.r3 (create)"]
+
+
+def test_a_failed_plan_is_reported_in_one_plain_line(tmp_path) -> None:
+    """The real terraform, on a configuration it refuses: the error is one line without terminal colours
+    (terraform colours its output unless told not to, whether or not it writes to a terminal)."""
+    (tmp_path / "main.tf.json").write_text(json.dumps({"output": {"x": {"value": "${var.missing}"}}}))
+    with pytest.raises(UserError) as caught:
+        Terraform(tmp_path, label="east").plan()
+    message = str(caught.value)
+    assert message.startswith("terraform plan (east) failed: Error: Reference to undeclared input variable on "
+                              "main.tf.json line 1, in output.x:"), message
+    assert "\x1b" not in message and "\n" not in message

@@ -221,7 +221,7 @@ def test_every_spelling_of_a_forced_push_is_refused(push: str) -> None:
     "git -C source.git push \"$url\" 'refs/heads/*:refs/heads/*'&& rm -rf work",  # an operator without spaces
     "rm -rf work && git -C source.git push \"$url\" 'refs/heads/*:refs/heads/*'",  # -f before the push
     "git -C source.git push --follow-tags \"$url\" 'refs/heads/*:refs/heads/*'",  # a long flag holding an f
-    "git -C source.git push \"$url\" 'refs/heads/c++:refs/heads/c++'",  # only a leading '+' forces
+    "git -C source.git push \"$url\" refs/heads/c++:refs/heads/c++",  # only a leading '+' forces
 ])
 def test_fast_forward_pushes_pass_whatever_follows_them(push: str) -> None:
     assert _mirror(MIRROR.replace(PUSH, push))["phases"]
