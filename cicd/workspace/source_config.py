@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 from typing import Any, Callable, List, Optional, Sequence, Tuple
 
+from cicd.workspace.fields import match
 from cicd.workspace.model import RegionConfig, SourceProvider
 
 # CodeCommit repository names; a Git host's full repository id is `owner/name` (GitLab: `group/subgroup/name`).
@@ -14,15 +15,6 @@ _GIT_HOST_REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+$")
 # Connections created before the 2024 rename carry the codestar-connections prefix; both still work.
 _CONNECTION_ARN = re.compile(r"^arn:aws[a-z-]*:(codeconnections|codestar-connections):([a-z0-9-]+):\d{12}:"
                              r"connection/[0-9a-f-]{36}$")
-
-
-def _matching(pattern: "re.Pattern[str]", allowed: str) -> Callable[[str], str]:
-    def parse(raw: str) -> str:
-        if not pattern.match(raw):
-            raise ValueError(f"allowed: {allowed}")
-        return raw
-
-    return parse
 
 
 def source_provider(raw: str) -> SourceProvider:
@@ -36,8 +28,8 @@ def repository_parser(provider: Optional[SourceProvider]) -> Callable[[str], str
     if provider is None:
         return lambda v: v  # SOURCE_PROVIDER is already reported: which form is right is unknown
     if provider.is_git_host:
-        return _matching(_GIT_HOST_REPOSITORY, f"the {provider.value} repository as owner/name (e.g. my-org/microservices)")
-    return _matching(_CODECOMMIT_REPOSITORY, "1-100 letters, digits, '.', '_', '-' (a CodeCommit repository name)")
+        return match(_GIT_HOST_REPOSITORY, f"the {provider.value} repository as owner/name (e.g. my-org/microservices)")
+    return match(_CODECOMMIT_REPOSITORY, "1-100 letters, digits, '.', '_', '-' (a CodeCommit repository name)")
 
 
 def source_extras(c: Any, region: str, provider: Optional[SourceProvider],
