@@ -17,12 +17,13 @@ from constructs import Construct
 
 from cicd.workspace import naming
 from cicd.workspace.config import DEPLOY_STAGES, LOG_RETENTION_DAYS
+from cicd.workspace.parameters import UNRELEASED
 from cicd.workspace.render import render_activate_buildspec
 from stack.context import StackContext
 from stack.encryption import Encryption
 from stack.iam import Role
 from stack.policy import LOG_RETENTION, skip
-from stack.services import UNRELEASED, Services
+from stack.services import Services
 from stack.storage import Storage
 
 IMAGE = "aws/codebuild/standard:7.0"

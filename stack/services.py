@@ -31,7 +31,7 @@ from constructs import Construct
 
 from cicd.workspace import naming
 from cicd.workspace.config import DEPLOY_STAGES, LOG_RETENTION_DAYS, Service, Stage
-from cicd.workspace.parameters import runtime_parameters
+from cicd.workspace.parameters import UNRELEASED, runtime_parameters
 from cicd.workspace.render import BOOTSTRAP_TAG, Refs, render_taskdef
 from stack.blocks import blocks
 from stack.context import StackContext
@@ -42,7 +42,6 @@ from stack.network import Network
 from stack.policy import LOG_RETENTION, skip
 from stack.registry import Registry
 
-UNRELEASED = "none"  # a release marker's value until the stage's first release
 CPU_TARGET_PERCENT = 60
 
 

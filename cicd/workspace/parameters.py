@@ -14,6 +14,9 @@ from cicd.workspace import naming
 from cicd.workspace.config import DEPLOY_STAGES, RegionConfig, Service, Stage
 
 SECRET_PLACEHOLDER = "set-me-with-aws-ssm-put-parameter"
+# A release marker's value (naming.release_marker) until the stage's first release: the stack keeps the
+# service at 0 tasks while it holds this.
+UNRELEASED = "none"
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from first_install import marker_of, minimum
 
 from cicd.workspace import naming
 from cicd.workspace.config import DEPLOY_STAGES
+from cicd.workspace.parameters import UNRELEASED
 from cicd.workspace.render import BOOTSTRAP_TAG
-from stack.services import UNRELEASED
 
 
 def _cases(cfg):
