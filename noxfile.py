@@ -113,17 +113,20 @@ def tests(session: nox.Session) -> None:
 @nox.session(python=False)
 def e2e(session: nox.Session) -> None:
     """The end-to-end tests: real terraform applies into the local emulator (failover, state lock, rehearsal, Git-host source, drift)."""
-    # Four workers on any machine: these tests mostly wait on the provider (load balancers, lifecycle rules).
-    # loadfile: a module's tests share its emulator and deploy, so one worker runs each module (xdist's
-    # loadgroup would be finer, but pytest 9.2 silently ignores its groups: pytest-xdist issue #1386).
-    _pytest(session, "e2e", "4", "loadfile")
+    # One worker per unit of work (tests/work_units.py: a module's tests share its emulator and deploy, so one
+    # worker runs each module; the Git-host variant's two regions apart): seven units, all at once on any
+    # machine, as they mostly wait on the provider (load balancers, lifecycle rules). 4 workers: 499 s here.
+    _pytest(session, "e2e", "7", "loadfile")
 
 
 def _pytest(session: nox.Session, marker: str, workers: str, dist: str) -> None:
     # The policy test runs the pinned checkov on the session's synth output.
     checkov = Path(_venv(session, CHECKOV_ENV, ROOT / "requirements-policy.txt")).parent / "checkov"
+    # Bytecode caches are written (__pycache__, git-ignored) even where the environment turns them off
+    # (PYTHONDONTWRITEBYTECODE=1): otherwise every worker and every CLI run a test starts compiles the project
+    # and rewrites the test modules again, ~1.5 s of CPU per process. An empty value counts as unset.
     run_py(session, "-m", "pytest", "-n", workers, "--dist", dist, "-m", marker, *(session.posargs or ["-q"]),
-           env={"CHECKOV_BIN": str(checkov), **authz_env(session)})
+           env={"CHECKOV_BIN": str(checkov), "PYTHONDONTWRITEBYTECODE": "", **authz_env(session)})
 
 
 @nox.session(python=False)

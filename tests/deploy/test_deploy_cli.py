@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[2]
 def _run(*args: str, extra_env=None) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update({"AWS_CONFIG_FILE": "/nonexistent", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
-                "AWS_EC2_METADATA_DISABLED": "true", "PYTHONDONTWRITEBYTECODE": "1", **(extra_env or {})})
+                "AWS_EC2_METADATA_DISABLED": "true", **(extra_env or {})})
     return subprocess.run([sys.executable, "-m", "cicd.deploy.cli", *args], cwd=REPO, capture_output=True, text=True,
                           env=env, timeout=120)
 

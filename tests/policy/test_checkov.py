@@ -186,7 +186,7 @@ def _fake_checkov(tmp_path: Path, stdout: str, code: int, stderr: str = "") -> P
 
 def _process(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "cicd.policy.checkov", *args], cwd=str(REPO_ROOT), capture_output=True,
-                          text=True, timeout=120, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+                          text=True, timeout=120)
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
