@@ -25,8 +25,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 # The run's synthesized stacks (each input once, shared by every xdist worker): tests/synth_fixtures.py;
-# one `terraform validate` of all of them: tests/terraform_validation.py.
-pytest_plugins = ["synth_fixtures", "terraform_validation"]
+# one `terraform validate` of all of them: tests/terraform_validation.py; how xdist groups tests into units of
+# work: tests/work_units.py.
+pytest_plugins = ["synth_fixtures", "terraform_validation", "work_units"]
 
 
 # --- workspace foundation: .env config, templates, preview -----------------------------------
@@ -94,5 +95,5 @@ def cli_env(cli_synth_out: Path) -> Callable[[Path], Dict[str, str]]:
     own work folder (CICD_WORK_DIR)."""
     def make(work: Path) -> Dict[str, str]:
         return {**os.environ, "CDKTF_OUTDIR": str(cli_synth_out), "CICD_WORK_DIR": str(work),
-                "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20", "PYTHONDONTWRITEBYTECODE": "1"}
+                "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
     return make
