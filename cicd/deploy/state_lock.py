@@ -6,6 +6,7 @@ terraform prints the holder in its "Error acquiring the state lock" output; the 
 """
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -58,8 +59,19 @@ def _parse_created(text: str) -> Optional[datetime]:
 
 
 def lock_info(text: str) -> Optional[LockInfo]:
-    """The holder of the lock named in terraform's "Error acquiring the state lock" output, if it is one."""
+    """The holder of the lock named in terraform's "Error acquiring the state lock" output, if it is one: the
+    human output, or -json output (plan, apply), where the same "Lock Info" block is a diagnostic's detail."""
     if "Error acquiring the state lock" not in text:
         return None
+    text = "\n".join(_readable(line) for line in text.splitlines())
     fields = dict(re.findall(r"^[\s│]*(ID|Who|Operation|Created):\s*(.*?)\s*$", text, flags=re.MULTILINE))
     return LockInfo.from_json(fields) if fields.get("ID") else None
+
+
+def _readable(line: str) -> str:
+    """A -json diagnostic line as the lines terraform would print for it; any other line as it is."""
+    try:
+        diagnostic = json.loads(line).get("diagnostic") or {}
+    except (ValueError, AttributeError):
+        return line
+    return "\n".join(filter(None, (diagnostic.get("summary"), diagnostic.get("detail")))) or line

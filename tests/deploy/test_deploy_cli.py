@@ -104,9 +104,16 @@ def test_lock_error_names_holder_and_age() -> None:
 
 def test_a_locked_state_fails_in_one_line_with_the_unlock_command(tmp_path: Path) -> None:
     script = tmp_path / "fake-terraform"
-    script.write_text("#!/bin/sh\necho 'Error: Error acquiring the state lock'\necho 'Lock Info:'\n"
-                      "echo '  ID:        abc-123'\necho '  Operation: OperationTypeApply'\necho '  Who:       a@b'\n"
-                      "echo '  Created:   2026-11-29 20:07:34.078645747 +0000 UTC'\nexit 1\n")
+    # What `terraform plan -json` prints when the lock is held (terraform 1.11.4, captured): a diagnostic whose
+    # detail is the "Lock Info" block.
+    diagnostic = {"@level": "error", "@message": "Error: Error acquiring the state lock", "type": "diagnostic",
+                  "diagnostic": {"severity": "error", "summary": "Error acquiring the state lock",
+                                 "detail": "Error message: resource temporarily unavailable\nLock Info:\n"
+                                           "  ID:        abc-123\n  Path:      terraform.tfstate\n"
+                                           "  Operation: OperationTypeApply\n  Who:       a@b\n  Version:   1.11.4\n"
+                                           "  Created:   2026-11-29 20:07:34.078645747 +0000 UTC\n  Info:      \n\n\n"
+                                           "Terraform acquires a state lock to protect the state from being written"}}
+    script.write_text(f"#!/bin/sh\necho '{json.dumps(diagnostic)}'\nexit 1\n")
     script.chmod(0o755)
     tf = terraform.Terraform(tmp_path, label="us-east-1")
     tf.binary = str(script)
