@@ -250,9 +250,9 @@ def _where(diagnostic: dict) -> str:
     filename = (diagnostic.get("range") or {}).get("filename")
     if not filename:
         return ""
+    line = (diagnostic["range"].get("start") or {}).get("line")
     context = (diagnostic.get("snippet") or {}).get("context")
-    line = diagnostic["range"].get("start", {}).get("line")
-    return f" ({filename} line {line}{', in ' + context if context else ''})"
+    return f" ({filename}{f' line {line}' if line else ''}{f', in {context}' if context else ''})"
 
 
 def prepare_workdir(stack_dir: Path, workdir: Path, region: str, emulator: Optional[str]) -> Path:

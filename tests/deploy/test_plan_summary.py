@@ -121,4 +121,6 @@ def test_a_diagnostic_says_where_it_points_when_terraform_says_so() -> None:
         'Unsupported argument (cdk.tf.json line 7): An argument named "x" is not expected here.'
     assert line(range={"filename": "cdk.tf.json", "start": start}) == \
         'Unsupported argument (cdk.tf.json line 7): An argument named "x" is not expected here.'
+    assert line(range={"filename": "cdk.tf.json"}) == \
+        'Unsupported argument (cdk.tf.json): An argument named "x" is not expected here.'
     assert line() == 'Unsupported argument: An argument named "x" is not expected here.'  # provider errors: no range
