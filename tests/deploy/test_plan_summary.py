@@ -7,6 +7,7 @@ tests/emulator/test_drift.py shows the same code on real plans of real drift in 
 """
 from __future__ import annotations
 
+import inspect
 import json
 from pathlib import Path
 from typing import List
@@ -60,9 +61,11 @@ def test_no_changes() -> None:
 def test_plan_counts_from_its_own_output_without_a_show(tmp_path: Path) -> None:
     """Exit code 2 (changes): the count is the plan's change_summary; exit code 0: nothing to do."""
     tf = _fake_terraform(tmp_path, [{"type": "version"}, _summary(288, 0, 0)], code=2)
-    assert tf.plan() == PlanSummary(add=288, change=0, destroy=0)
     args = (tmp_path / "args")
     tf.binary = str(_record_args(tmp_path, args, tf.binary))
+    assert tf.plan() == PlanSummary(add=288, change=0, destroy=0)
+    # By default the plan is saved where apply() takes it from by default (a deploy plans, then applies).
+    assert f"-out={inspect.signature(Terraform.apply).parameters['plan_file'].default}" in args.read_text().split()
     tf.plan(out="destroy.tfplan", destroy=True)
     assert args.read_text().split() == ["plan", "-input=false", "-json", "-detailed-exitcode", "-out=destroy.tfplan",
                                         "-destroy"]
