@@ -64,8 +64,9 @@ def test_plan_counts_from_its_own_output_without_a_show(tmp_path: Path) -> None:
     args = (tmp_path / "args")
     tf.binary = str(_record_args(tmp_path, args, tf.binary))
     assert tf.plan() == PlanSummary(add=288, change=0, destroy=0)
-    # By default the plan is saved where apply() takes it from by default (a deploy plans, then applies).
-    assert f"-out={inspect.signature(Terraform.apply).parameters['plan_file'].default}" in args.read_text().split()
+    # By default: a plan to apply (not to destroy), saved where apply() takes it from by default.
+    default_file = inspect.signature(Terraform.apply).parameters["plan_file"].default
+    assert args.read_text().split() == ["plan", "-input=false", "-json", "-detailed-exitcode", f"-out={default_file}"]
     tf.plan(out="destroy.tfplan", destroy=True)
     assert args.read_text().split() == ["plan", "-input=false", "-json", "-detailed-exitcode", "-out=destroy.tfplan",
                                         "-destroy"]
